@@ -1,0 +1,57 @@
+"""The composition root: builds every part from the settings; tests may replace any of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from handlers.dispatch import Dispatcher
+from handlers.i18n import CatalogTranslator
+from handlers.ports import Channel, Clock, Translator, UnitOfWorkFactory
+from handlers.services import CoreConfig
+from scheduler.outbox import OutboxSender
+from storage.engine import create_engine
+from storage.uow import make_uow_factory
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    uow_factory: UnitOfWorkFactory
+    translator: Translator
+    clock: Clock
+    dispatcher: Dispatcher
+    sender: OutboxSender
+    channels: dict[str, Channel] = field(default_factory=dict)
+    telegram_bot: Any = None
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    return CoreConfig(
+        form_ttl=timedelta(hours=settings.form_ttl_hours),
+        alert_chat_id=settings.alert_chat_id,
+        ward_code=settings.ward_code,
+        timezone=settings.timezone,
+    )
+
+
+def build(settings: Settings, *, clock: Clock | None = None, translator: Translator | None = None) -> Container:
+    """Everything but the running tasks; channels are added by the runtime as it starts them."""
+    engine = create_engine(settings.database_url)
+    uow_factory = make_uow_factory(engine)
+    clock = clock or SystemClock()
+    translator = translator or CatalogTranslator()
+    channels: dict[str, Channel] = {}
+    sender = OutboxSender(uow_factory, channels, clock)
+    dispatcher = Dispatcher(uow_factory, translator, clock, core_config(settings), on_commit=sender.kick)
+    return Container(settings, engine, uow_factory, translator, clock, dispatcher, sender, channels)

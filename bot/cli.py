@@ -1,0 +1,94 @@
+"""The `hoagiai` command (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import Settings, load_settings
+
+DEMO_HOST = "127.0.0.1"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hoagiai", description="Neighbourhood dispute bot for wards and communes.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply the database migrations")
+    db_commands.add_parser("current", help="show the database's migration revision")
+    commands.add_parser("demo-data", help="load the demo ward (idempotent)")
+    commands.add_parser("run", help="run the bot: Telegram when a token is set, and the web chat")
+    commands.add_parser("demo", help="migrate, load the demo ward and open the web chat on 127.0.0.1 (no token needed)")
+    return parser
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except Exception as error:  # pydantic's ValidationError lists every bad setting
+        print(f"hoagiai: invalid settings:\n{error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    try:
+        return asyncio.run(_run(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import DatabaseNotMigrated, current_revision, upgrade
+
+    from bot.runtime import ConfigurationError, serve
+
+    if args.command == "db":
+        if args.db_command == "upgrade":
+            await upgrade(settings.database_url)
+            print("database is up to date")
+        else:
+            print(await current_revision(settings.database_url) or "(empty database)")
+        return 0
+    if args.command == "demo-data":
+        await _load_demo(settings)
+        print("demo ward loaded")
+        return 0
+    try:
+        if args.command == "demo":
+            settings = settings.model_copy(update={"web_enabled": True, "web_host": DEMO_HOST})
+            await upgrade(settings.database_url)
+            await _load_demo(settings)
+            await serve(settings, use_telegram=False, on_ready=lambda url: print(f"hoagiai demo: open {url}/chat", flush=True))
+        else:
+            await serve(settings, on_ready=lambda url: print(f"hoagiai running: {url}", flush=True))
+    except DatabaseNotMigrated as error:
+        print(f"hoagiai: {error}", file=sys.stderr)
+        return 2
+    except ConfigurationError as error:
+        print(f"hoagiai: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _load_demo(settings: Settings) -> None:
+    from storage.demo import load_demo_ward
+    from storage.engine import create_engine
+    from storage.uow import make_uow_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        await load_demo_ward(make_uow_factory(engine))
+    finally:
+        await engine.dispose()

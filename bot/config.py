@@ -1,0 +1,55 @@
+"""Settings from the environment (`HOAGIAI_` prefix) or a `.env` file; defaults run the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOAGIAI_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/hoagiai.db"
+    telegram_token: SecretStr | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
+    telegram_file_base_url: str | None = None
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_poll_timeout: int = Field(default=25, ge=0, le=60)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    alert_chat_id: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    ward_code: str | None = None
+    form_ttl_hours: float = Field(default=24, gt=0)
+    upload_dir: Path = Path("./data/uploads")
+    max_upload_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+
+    @field_validator("alert_chat_id", "ward_code", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def telegram_file_url(self) -> str:
+        """PTB's `base_file_url`, derived from the API URL unless set."""
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        return self.telegram_api_base_url.rstrip("/").removesuffix("/bot") + "/file/bot"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

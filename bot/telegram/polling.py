@@ -1,0 +1,148 @@
+"""Long polling that confirms an update only after the core committed it.
+
+PTB's `Updater` advances the offset before the handlers run; here the offset moves past an
+update only once `handle` returned, and the next getUpdates call confirms it to Telegram.
+A failing update is retried, with backoff, until it succeeds: never skipped, order kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, Update
+from telegram.error import InvalidToken, TelegramError
+
+from bot.telegram.inbound import to_inbound
+from bot.telegram.outbound import answer_callback
+from handlers.messages import Inbound
+
+log = logging.getLogger("hoagiai.telegram.polling")
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+Handle = Callable[[Inbound], Awaitable[None]]
+T = TypeVar("T")
+
+
+class _Stopped(Exception):
+    """`stop` was set while waiting."""
+
+
+class Backoff:
+    """Exponential delays: first, 2*first, ... capped; `reset()` after a success."""
+
+    def __init__(self, first: float, cap: float) -> None:
+        self.first, self.cap = first, cap
+        self.current = first
+
+    def next(self) -> float:
+        delay, self.current = self.current, min(self.current * 2, self.cap)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+async def poll_updates(
+    bot: Bot, handle: Handle, *, bot_id: str, stop: asyncio.Event, timeout: int = 25,
+    max_file_bytes: int, min_backoff: float = 1.0, max_backoff: float = 30.0,
+) -> None:
+    """Fetch and handle updates in order until `stop` is set."""
+    backoff = Backoff(min_backoff, max_backoff)
+    offset: int | None = None
+    try:
+        await _retrying(lambda: bot.delete_webhook(drop_pending_updates=False), stop, backoff, "deleteWebhook")
+        while not stop.is_set():
+            updates = await _retrying(
+                lambda: bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
+                stop, backoff, "getUpdates",
+            )
+            for update in updates:
+                await _handle_until_done(update, bot, handle, bot_id, max_file_bytes, stop, backoff)
+                # max(): a re-delivered older update must not move the offset back
+                offset = max(offset or 0, update.update_id + 1)
+    except _Stopped:
+        pass
+    await _confirm(bot, offset)
+
+
+async def _handle_until_done(update: Update, bot: Bot, handle: Handle, bot_id: str,
+                             max_file_bytes: int, stop: asyncio.Event, backoff: Backoff) -> None:
+    """Hand the update to the core, again and again until it commits (or we are stopped)."""
+
+    async def once() -> None:
+        inbound = await to_inbound(update, bot=bot, bot_id=bot_id, max_file_bytes=max_file_bytes)
+        if inbound is not None:
+            await handle(inbound)
+
+    await _retrying(once, stop, backoff, f"update {update.update_id}")
+    if update.callback_query is not None:
+        await answer_callback(bot, update.callback_query.id)
+
+
+async def _retrying(call: Callable[[], Awaitable[T]], stop: asyncio.Event, backoff: Backoff, what: str) -> T:
+    """`call()` until it succeeds, sleeping with backoff between failures; raises _Stopped."""
+    while True:
+        try:
+            result = await _unless_stopped(call(), stop)
+        except (_Stopped, InvalidToken):
+            raise
+        except TelegramError as error:  # network trouble, Conflict, a 5xx: expected now and then
+            delay = backoff.next()
+            log.warning("%s failed, retrying in %.1fs error=%r", what, delay, error)
+            await _sleep(delay, stop)
+            continue
+        except Exception:  # noqa: BLE001 - the core or storage failed: retry, never skip
+            delay = backoff.next()
+            log.exception("%s failed, retrying in %.1fs", what, delay)
+            await _sleep(delay, stop)
+            continue
+        backoff.reset()
+        return result
+
+
+async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T:
+    """Await `awaitable`, cancelling it as soon as `stop` is set (a long poll must not delay exit)."""
+    if stop.is_set():
+        _close(awaitable)
+        raise _Stopped
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise _Stopped
+    return task.result()
+
+
+def _close(awaitable: Awaitable[object]) -> None:
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()  # a coroutine never awaited would warn
+
+
+async def _sleep(seconds: float, stop: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+    raise _Stopped
+
+
+async def _confirm(bot: Bot, offset: int | None) -> None:
+    """Tell Telegram what was handled before exiting, so a restart is not sent it again.
+
+    Best effort: if this fails the core ignores the repeats anyway."""
+    if offset is None:
+        return
+    try:
+        await bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
+    except TelegramError as error:
+        log.info("final offset confirmation failed error=%s", error)

@@ -1,0 +1,91 @@
+"""The one entry point every adapter calls: Inbound -> services -> outbox, exactly once.
+
+The update id is recorded in the same transaction as the update's effects and its replies
+(outbox rows), so a re-delivered update changes nothing and sends nothing twice. The call
+returns only after that transaction committed: then the adapter may confirm the update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from handlers import services
+from handlers.i18n import normalise_language
+from handlers.messages import Inbound, Outgoing
+from handlers.ports import Clock, ConcurrencyConflict, DuplicateUpdate, Translator, UnitOfWork, UnitOfWorkFactory
+from handlers.services import Conversation, CoreConfig
+
+log = logging.getLogger("hoagiai.dispatch")
+MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass
+class Dispatcher:
+    uow_factory: UnitOfWorkFactory
+    translator: Translator
+    clock: Clock
+    config: CoreConfig = field(default_factory=CoreConfig)
+    on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    async def handle(self, inbound: Inbound) -> None:
+        """Handle one update; returns after commit. Raises only when storage fails."""
+        async with self._lock_for(inbound):
+            for attempt in range(MAX_CONFLICT_RETRIES):
+                try:
+                    handled = await self._handle_once(inbound, failed=None)
+                except DuplicateUpdate:
+                    log.info("duplicate update platform=%s update=%s", inbound.platform, inbound.update_id)
+                    return
+                except ConcurrencyConflict:
+                    log.info("conflict, retrying platform=%s update=%s attempt=%d", inbound.platform, inbound.update_id, attempt + 1)
+                    continue
+                except Exception as error:  # noqa: BLE001 - any bug must not block the queue
+                    log.exception("update failed platform=%s update=%s", inbound.platform, inbound.update_id)
+                    handled = await self._handle_once(inbound, failed=error)
+                if handled:
+                    self.on_commit()
+                return
+            raise ConcurrencyConflict(f"update {inbound.update_id} kept conflicting")
+
+    async def _handle_once(self, inbound: Inbound, failed: Exception | None) -> bool:
+        """One transaction: record the update, run the use case (or apologise), enqueue replies."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            if await uow.updates.seen(inbound.platform, inbound.bot_id, inbound.update_id):
+                return False
+            await uow.updates.record(inbound.platform, inbound.bot_id, inbound.update_id, now)
+            conv = await self._conversation(uow, inbound, now)
+            replies = services.apology(conv) if failed is not None else await self._route(conv)
+            for outgoing in replies:
+                await uow.outbox.add(outgoing, now)
+            await uow.commit()
+        return True
+
+    async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
+        person = None
+        if inbound.chat_type == "private":
+            person = await uow.people.by_identity(inbound.user.platform, inbound.user.external_id)
+        lang = person.language if person else normalise_language(inbound.user.language_code)
+        return Conversation(inbound, uow, self.translator, now, self.config, person, lang)
+
+    async def _route(self, conv: Conversation) -> list[Outgoing]:
+        if conv.inbound.chat_type != "private":
+            return services.group_chat_notice(conv)
+        if conv.person is None:
+            return await services.before_consent(conv)
+        return await services.after_consent(conv)
+
+    def _lock_for(self, inbound: Inbound) -> asyncio.Lock:
+        """Updates of one chat are handled one after another within this process."""
+        key = (inbound.platform, inbound.chat_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            if len(self._locks) > 10_000:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[key] = asyncio.Lock()
+        return lock

@@ -1,0 +1,124 @@
+"""Neutral message types: what every platform adapter translates to and from.
+
+The core never sees a Telegram `Update` or a Zalo event; adapters build an `Inbound`
+and render `Reply` objects. Replies are plain data so they can sit in the outbox as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Platform = Literal["telegram", "web", "zalo"]
+ChatType = Literal["private", "group"]
+FileKind = Literal["photo", "document"]
+ShareKind = Literal["location", "phone"]
+
+MAX_CALLBACK_BYTES = 64  # Telegram's limit; the other platforms allow more
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """An account on one platform; `external_id` is the platform's user id as text."""
+
+    platform: str
+    external_id: str
+    display_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file the user sent; adapters download it and compute `sha256` before dispatch."""
+
+    kind: FileKind
+    file_id: str
+    sha256: str
+    size: int
+    mime_type: str | None = None
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One incoming update, whatever the platform.
+
+    `update_id` is unique per (platform, bot_id) and is what makes handling exactly-once.
+    `unsupported` names content the bot cannot use (sticker, voice, video, ...).
+    """
+
+    platform: str
+    bot_id: str
+    update_id: str
+    user: UserRef
+    chat_id: str
+    chat_type: ChatType = "private"
+    text: str | None = None
+    callback: str | None = None
+    location: Location | None = None
+    phone: str | None = None
+    files: tuple[FileRef, ...] = ()
+    unsupported: str | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: `label` is already translated, `data` is the callback payload (<= 64 bytes)."""
+
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback payload over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """Ask the user to share their location or phone number, with a translated label.
+
+    Telegram renders it as a keyboard button; other platforms use their own widget, and the
+    flow always accepts the same data typed as text too.
+    """
+
+    kind: ShareKind
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One outgoing message: text, rows of buttons, and at most one share request."""
+
+    text: str
+    buttons: tuple[tuple[Choice, ...], ...] = ()
+    share: ShareRequest | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> "Reply":
+        buttons = tuple(tuple(Choice(**c) for c in row) for row in data.get("buttons", ()))
+        share = ShareRequest(**data["share"]) if data.get("share") else None
+        return cls(text=data["text"], buttons=buttons, share=share)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A reply addressed to a chat on a channel; becomes one outbox row."""
+
+    channel: str
+    chat_id: str
+    reply: Reply
+    dedupe_key: str | None = None
+    ephemeral: bool = False  # pre-consent: payload is scrubbed once sent
+    urgent: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)

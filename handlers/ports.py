@@ -1,0 +1,123 @@
+"""What the core needs from the outside, as protocols: storage, time and text.
+
+`storage/` implements `UnitOfWork`; tests may pass fakes. The core never imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from handlers.domain.model import Case, FormSession, NewCase, OutboxMessage, Person, Unit
+from handlers.messages import FileRef, Outgoing
+
+
+class DuplicateUpdate(Exception):
+    """The inbound update was already handled (raised on commit when a twin raced us)."""
+
+
+class ConcurrencyConflict(Exception):
+    """A row changed under us (optimistic locking); the caller retries with fresh state."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+
+
+class Translator(Protocol):
+    languages: tuple[str, ...]
+
+    def __call__(self, key: str, lang: str, /, **params: Any) -> str:
+        """The message `key` in `lang`, with `params` filled in."""
+
+
+class InboundRepo(Protocol):
+    async def seen(self, platform: str, bot_id: str, update_id: str) -> bool: ...
+    async def record(self, platform: str, bot_id: str, update_id: str, at: datetime) -> None: ...
+
+
+class PeopleRepo(Protocol):
+    async def by_identity(self, platform: str, external_id: str) -> Person | None: ...
+    async def create(
+        self, *, platform: str, external_id: str, display_name: str | None,
+        language: str, consent_version: str, now: datetime,
+    ) -> Person: ...
+    async def set_language(self, person_id: int, language: str) -> None: ...
+
+
+class UnitRepo(Protocol):
+    async def ward(self, code: str | None) -> Unit | None:
+        """The ward with `code`, or the first ward when `code` is None."""
+    async def groups(self, ward_id: int) -> list[Unit]: ...
+    async def get(self, unit_id: int) -> Unit | None: ...
+
+
+class FormRepo(Protocol):
+    async def active(self, person_id: int) -> FormSession | None: ...
+    async def save(self, session: FormSession) -> FormSession:
+        """Insert (id None) or update with a version check; raises ConcurrencyConflict."""
+    async def delete(self, session_id: int) -> None: ...
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+class CaseRepo(Protocol):
+    async def add(self, new: NewCase) -> Case:
+        """Stores the case and gives it its code, `HG-<year>-<id:06d>`."""
+    async def for_reporter(self, person_id: int, limit: int = 20) -> list[Case]: ...
+    async def add_event(
+        self, case_id: int, *, actor_id: int | None, kind: str,
+        data: dict[str, Any], at: datetime,
+    ) -> None: ...
+    async def add_attachment(self, case_id: int, platform: str, file: FileRef, at: datetime) -> None: ...
+
+
+class OutboxRepo(Protocol):
+    async def add(self, message: Outgoing, now: datetime) -> int: ...
+    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
+        """Pending rows due by `now`, leased so another worker skips them until the lease ends."""
+    async def mark_sent(self, message_id: int, now: datetime) -> None: ...
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Repositories never commit; `commit()` does, and may raise
+    DuplicateUpdate or ConcurrencyConflict. Leaving the block without commit rolls back."""
+
+    updates: InboundRepo
+    people: PeopleRepo
+    units: UnitRepo
+    forms: FormRepo
+    cases: CaseRepo
+    outbox: OutboxRepo
+
+    async def __aenter__(self) -> "UnitOfWork": ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class RetryLater(Exception):
+    """The channel asks us to wait (Telegram's RetryAfter, a web client not connected)."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class PermanentFailure(Exception):
+    """The message can never be delivered (user blocked the bot, chat gone): do not retry."""
+
+
+class Channel(Protocol):
+    """Sends one stored reply to one chat; raises RetryLater, PermanentFailure or anything
+    else for a transient error (retried with backoff)."""
+
+    name: str
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> None: ...

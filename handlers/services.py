@@ -1,0 +1,305 @@
+"""Use cases of a conversation: consent, language, menu, the report form, status.
+
+Every function runs inside the caller's unit of work and returns the replies as `Outgoing`
+messages; `dispatch` records the update, writes them to the outbox and commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person
+from handlers.domain.triage import assess_urgency
+from handlers.forms import engine
+from handlers.forms.dispute import DISPUTE_FORM
+from handlers.forms.engine import FormContext, FormSpec
+from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from handlers.messages import Choice, FileRef, Inbound, Outgoing, Reply
+from handlers.ports import Clock, Translator, UnitOfWork
+
+CONSENT_VERSION = "2026-11"
+FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM}
+SUMMARY_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    form_ttl: timedelta = timedelta(hours=24)
+    alert_chat_id: str | None = None
+    alert_channel: str = "telegram"
+    ward_code: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What one update is about: who, where to answer, and in which language."""
+
+    inbound: Inbound
+    uow: UnitOfWork
+    t: Translator
+    now: datetime
+    config: CoreConfig
+    person: Person | None
+    lang: str
+
+    def __call__(self, key: str, **params: Any) -> str:
+        return self.t(key, self.lang, **params)
+
+    def reply(self, reply: Reply, **options: Any) -> Outgoing:
+        return Outgoing(channel=self.inbound.platform, chat_id=self.inbound.chat_id, reply=reply, **options)
+
+    def say(self, text: str, buttons: tuple[tuple[Choice, ...], ...] = ()) -> Outgoing:
+        return self.reply(Reply(text=text, buttons=buttons), ephemeral=self.person is None)
+
+
+# --- before consent: nothing about the person is stored -------------------------------------
+
+def language_picker(conv: Conversation, key: str = "welcome") -> list[Outgoing]:
+    buttons = ((Choice(conv.t("language.name", "vi"), "lang:vi"), Choice(conv.t("language.name", "en"), "lang:en")),)
+    text = "\n\n".join(conv.t(key, lang) for lang in LANGUAGES)
+    return [conv.say(text, buttons)]
+
+
+def consent_notice(conv: Conversation, lang: str) -> list[Outgoing]:
+    buttons = ((Choice(conv.t("consent.accept", lang), f"c:y:{lang}"), Choice(conv.t("consent.decline", lang), f"c:n:{lang}")),)
+    return [conv.say(conv.t("consent.notice", lang), buttons)]
+
+
+async def before_consent(conv: Conversation) -> list[Outgoing]:
+    data = conv.inbound.callback or ""
+    parts = data.split(":")
+    if len(parts) == 2 and parts[0] == "lang" and parts[1] in LANGUAGES:
+        return consent_notice(conv, parts[1])
+    if len(parts) == 3 and parts[0] == "c" and parts[2] in LANGUAGES:
+        lang = parts[2]
+        if parts[1] == "y":
+            return await accept_consent(conv, lang)
+        if parts[1] == "n":
+            return [conv.say(conv.t("consent.declined", lang))]
+    return language_picker(conv)
+
+
+async def accept_consent(conv: Conversation, lang: str) -> list[Outgoing]:
+    user = conv.inbound.user
+    person = await conv.uow.people.create(
+        platform=user.platform, external_id=user.external_id, display_name=user.display_name,
+        language=lang, consent_version=CONSENT_VERSION, now=conv.now,
+    )
+    conv = _with_person(conv, person)
+    return [conv.say(conv("consent.thanks") + "\n\n" + conv("menu.prompt"), menu_buttons(conv))]
+
+
+def _with_person(conv: Conversation, person: Person) -> Conversation:
+    return Conversation(conv.inbound, conv.uow, conv.t, conv.now, conv.config, person, person.language)
+
+
+# --- after consent --------------------------------------------------------------------------
+
+MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language"}
+COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
+            "/cancel": "cancel", "/language": "language", "/menu": "start"}
+
+
+def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
+    return (
+        (Choice(conv("menu.report"), "m:r"), Choice(conv("menu.status"), "m:s")),
+        (Choice(conv("menu.help"), "m:h"), Choice(conv("menu.language"), "m:l")),
+    )
+
+
+def menu(conv: Conversation, note: str | None = None) -> list[Outgoing]:
+    text = conv("menu.prompt") if note is None else f"{note}\n\n{conv('menu.prompt')}"
+    return [conv.say(text, menu_buttons(conv))]
+
+
+def command_of(inbound: Inbound) -> str | None:
+    """The command in a message ("/start@hoagiai_bot payload" -> "start"), or None."""
+    if inbound.callback is not None:
+        return MENU_ACTIONS.get(inbound.callback)
+    text = (inbound.text or "").strip()
+    if not text.startswith("/"):
+        return None
+    word = text.split()[0].split("@")[0].lower()
+    return COMMANDS.get(word, "unknown")
+
+
+async def after_consent(conv: Conversation) -> list[Outgoing]:
+    assert conv.person is not None
+    session = await conv.uow.forms.active(conv.person.id)
+    expired_note = None
+    if session is not None and session.expires_at <= conv.now:
+        await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
+        session, expired_note = None, conv("form.expired")
+
+    data = conv.inbound.callback
+    if data is not None and data.startswith("lang:"):
+        return await change_language(conv, data.removeprefix("lang:"), session)
+    if data is not None and data.startswith("c:"):
+        return menu(conv, expired_note)  # consent was given already; an old notice was pressed
+
+    command = command_of(conv.inbound)
+    if command == "cancel":
+        return await cancel_form(conv, session)
+    if command == "help":
+        return [conv.say(conv("help"))] + (await _resume(conv, session) if session else menu(conv))
+    if command == "language":
+        return language_picker(conv, "language.choose")
+    if command == "status":
+        return await status(conv) + (await _resume(conv, session) if session else [])
+    if command == "report":
+        if session is not None:
+            return await _resume(conv, session, conv("form.already_open"))
+        return await start_form(conv, DISPUTE_FORM.name)
+    if command == "start":
+        return await _resume(conv, session, conv("form.resumed")) if session else menu(conv, expired_note)
+    if command == "unknown":
+        return [conv.say(conv("command.unknown"))] + (await _resume(conv, session) if session else menu(conv))
+
+    if session is not None:
+        return await continue_form(conv, session)
+    if data is not None:
+        key = "form.button_stale" if data.startswith("f:") else "form.button_unknown"
+        return menu(conv, expired_note or conv(key))
+    return menu(conv, expired_note or conv("menu.not_understood"))
+
+
+async def change_language(conv: Conversation, lang: str, session: FormSession | None) -> list[Outgoing]:
+    if lang not in LANGUAGES:
+        return [conv.say(conv("form.button_unknown"))] + language_picker(conv, "language.choose")
+    assert conv.person is not None
+    await conv.uow.people.set_language(conv.person.id, lang)
+    conv.person.language = lang
+    conv = _with_person(conv, conv.person)
+    note = conv("language.changed")
+    return await _resume(conv, session, note) if session else menu(conv, note)
+
+
+async def cancel_form(conv: Conversation, session: FormSession | None) -> list[Outgoing]:
+    if session is None:
+        return menu(conv, conv("form.nothing_to_cancel"))
+    await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
+    return menu(conv, conv("form.cancelled"))
+
+
+def _form_context(conv: Conversation, groups: tuple = ()) -> FormContext:
+    return FormContext(lang=conv.lang, t=conv.t, now=conv.now, groups=groups)
+
+
+async def _groups(conv: Conversation) -> tuple:
+    ward = await conv.uow.units.ward(conv.config.ward_code)
+    return tuple(await conv.uow.units.groups(ward.id)) if ward else ()
+
+
+async def _resume(conv: Conversation, session: FormSession | None, note: str | None = None) -> list[Outgoing]:
+    """Show the open form's current step again."""
+    assert session is not None
+    spec = FORMS[session.form]
+    result = engine.resume(spec, session.answers, session.step, _form_context(conv, await _groups(conv)), note)
+    return [conv.reply(r) for r in result.replies]
+
+
+async def start_form(conv: Conversation, form_name: str) -> list[Outgoing]:
+    assert conv.person is not None
+    spec = FORMS[form_name]
+    groups = await _groups(conv)
+    if not groups:
+        return menu(conv, conv("ward.not_configured"))
+    result = engine.start(spec, secrets.token_hex(3), _form_context(conv, groups))
+    session = FormSession(
+        id=None, person_id=conv.person.id, form=form_name, step=result.step, answers=result.answers,
+        expires_at=conv.now + conv.config.form_ttl, created_at=conv.now, updated_at=conv.now,
+        platform=conv.inbound.platform, chat_id=conv.inbound.chat_id,
+    )
+    await conv.uow.forms.save(session)
+    return [conv.reply(r) for r in result.replies]
+
+
+async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoing]:
+    spec = FORMS[session.form]
+    groups = await _groups(conv)
+    result = engine.advance(spec, session.answers, session.step, _form_context(conv, groups), conv.inbound)
+    if result.cancelled:
+        return await cancel_form(conv, session)
+    if result.finished:
+        await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
+        return await submit_dispute(conv, result.answers)
+    session.answers = {k: v for k, v in result.answers.items() if v is not None}
+    session.step = result.step
+    session.updated_at = conv.now
+    session.expires_at = conv.now + conv.config.form_ttl
+    session.platform, session.chat_id = conv.inbound.platform, conv.inbound.chat_id
+    await conv.uow.forms.save(session)
+    return [conv.reply(r) for r in result.replies]
+
+
+async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Outgoing]:
+    assert conv.person is not None
+    ward = await conv.uow.units.ward(conv.config.ward_code)
+    urgency = assess_urgency(answers["description"], bool(answers.get("danger")))
+    local_year = conv.now.astimezone(ZoneInfo(conv.config.timezone)).year
+    case = await conv.uow.cases.add(NewCase(
+        kind=CASE_KIND_DISPUTE, field=answers["field"],
+        commune_unit_id=ward.id if ward else None, group_unit_id=answers.get("group_id"),
+        address=answers.get("address"), latitude=answers.get("latitude"), longitude=answers.get("longitude"),
+        summary=answers["description"], people_count=_people_count(answers.get("people")),
+        danger_now=bool(answers.get("danger")), urgent=urgency.urgent, urgency_reasons=list(urgency.reasons),
+        reporter_id=conv.person.id, contact_phone=answers.get("phone"), created_at=conv.now,
+        code_year=local_year, channel=conv.inbound.platform,
+    ))
+    await conv.uow.cases.add_event(case.id, actor_id=conv.person.id, kind="created",
+                                   data={"urgent": urgency.urgent, "reasons": list(urgency.reasons),
+                                         "channel": conv.inbound.platform}, at=conv.now)
+    for file in answers.get("files") or []:
+        await conv.uow.cases.add_attachment(case.id, conv.inbound.platform, FileRef(**file), conv.now)
+    text = conv("report.received", code=case.code)
+    if urgency.urgent:
+        text += "\n\n" + conv("report.urgent")
+    replies = [conv.say(text, menu_buttons(conv))]
+    if urgency.urgent and conv.config.alert_chat_id:
+        replies.append(_alert(conv, case.code, answers, urgency.reasons, case.id))
+    return replies
+
+
+def _people_count(people: str | None) -> int | None:
+    return {"1-2": 2, "3-5": 5, "6-10": 10, "10+": 11}.get(people or "")
+
+
+def _alert(conv: Conversation, code: str, answers: dict[str, Any], reasons: tuple[str, ...], case_id: int) -> Outgoing:
+    """An alert for the officers' chat, in Vietnamese; it carries no contact of the reporter."""
+    lang = DEFAULT_LANGUAGE
+    summary = answers["description"]
+    if len(summary) > SUMMARY_PREVIEW:
+        summary = summary[:SUMMARY_PREVIEW].rstrip() + "…"
+    reason_text = ", ".join(conv.t(f"urgency.{r}", lang) for r in reasons)
+    text = conv.t("alert.urgent", lang, code=code, field=conv.t(f"field.{answers['field']}", lang),
+                  group=answers.get("group_name", ""), reasons=reason_text, summary=summary)
+    return Outgoing(channel=conv.config.alert_channel, chat_id=conv.config.alert_chat_id or "",
+                    reply=Reply(text=text), dedupe_key=f"alert:case:{case_id}", urgent=True)
+
+
+async def status(conv: Conversation) -> list[Outgoing]:
+    assert conv.person is not None
+    cases = await conv.uow.cases.for_reporter(conv.person.id)
+    if not cases:
+        return [conv.say(conv("status.none"), menu_buttons(conv))]
+    zone = ZoneInfo(conv.config.timezone)
+    lines = [conv("status.header")]
+    for case in cases:
+        lines.append(conv("status.line", code=case.code, field=conv(f"field.{case.field}"),
+                          status=conv(f"status.{case.status}"),
+                          changed=case.updated_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")))
+    return [conv.say("\n".join(lines), menu_buttons(conv))]
+
+
+def group_chat_notice(conv: Conversation) -> list[Outgoing]:
+    """The bot works in private chats only: reports must not be made in front of a group."""
+    return [conv.reply(Reply(text=conv.t("group.private_only", DEFAULT_LANGUAGE)), ephemeral=True)]
+
+
+def apology(conv: Conversation) -> list[Outgoing]:
+    return [conv.reply(Reply(text=conv("error.sorry")), ephemeral=conv.person is None)]

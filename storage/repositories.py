@@ -1,0 +1,350 @@
+"""The ports of `handlers.ports` over an AsyncSession.
+
+Repositories return the core's dataclasses, never ORM objects, and never commit: the unit of
+work does. They flush where the core needs an id or an early error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, AsyncIterator
+
+from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.domain.model import Case, FormSession, NewCase, OutboxMessage, Person, Unit
+from handlers.messages import FileRef, Outgoing
+from handlers.ports import ConcurrencyConflict, DuplicateUpdate
+from storage.tables import (
+    AttachmentRow,
+    CaseEventRow,
+    CaseRow,
+    FormSessionRow,
+    IdentityRow,
+    InboundUpdateRow,
+    OutboxRow,
+    PersonRow,
+    UnitRow,
+)
+
+MAX_ERROR_CHARS = 2000
+NO_SYNC = {"synchronize_session": False}
+
+
+def is_duplicate_update(error: IntegrityError) -> bool:
+    """Whether `error` is the inbound_updates primary key (a twin update won the race)."""
+    return "inbound_updates" in str(error.orig)
+
+
+@asynccontextmanager
+async def conflict_on_integrity_error() -> AsyncIterator[None]:
+    """A unique row inserted concurrently by someone else: retry with fresh state."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise ConcurrencyConflict(str(error.orig)) from error
+
+
+class SqlInboundRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def seen(self, platform: str, bot_id: str, update_id: str) -> bool:
+        query = select(exists().where(
+            InboundUpdateRow.platform == platform,
+            InboundUpdateRow.bot_id == bot_id,
+            InboundUpdateRow.update_id == update_id,
+        ))
+        return bool(await self.session.scalar(query))
+
+    async def record(self, platform: str, bot_id: str, update_id: str, at: datetime) -> None:
+        """Insert and flush now, so a twin fails before any other effect is written."""
+        self.session.add(InboundUpdateRow(platform=platform, bot_id=bot_id, update_id=update_id, received_at=at))
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            if is_duplicate_update(error):
+                raise DuplicateUpdate(f"{platform}/{bot_id}/{update_id}") from error
+            raise
+
+
+class SqlPeopleRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_identity(self, platform: str, external_id: str) -> Person | None:
+        query = (
+            select(PersonRow)
+            .join(IdentityRow, IdentityRow.person_id == PersonRow.id)
+            .where(IdentityRow.platform == platform, IdentityRow.external_id == external_id,
+                   PersonRow.deleted_at.is_(None))
+        )
+        row = await self.session.scalar(query)
+        return _person(row) if row else None
+
+    async def create(
+        self, *, platform: str, external_id: str, display_name: str | None,
+        language: str, consent_version: str, now: datetime,
+    ) -> Person:
+        person = PersonRow(language=language, consent_at=now, consent_version=consent_version, created_at=now)
+        self.session.add(person)
+        async with conflict_on_integrity_error():
+            await self.session.flush()
+            self.session.add(IdentityRow(person_id=person.id, platform=platform, external_id=external_id,
+                                         display_name=display_name, created_at=now))
+            await self.session.flush()
+        return _person(person)
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        await self.session.execute(
+            update(PersonRow).where(PersonRow.id == person_id).values(language=language).execution_options(**NO_SYNC)
+        )
+
+
+class SqlUnitRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ward(self, code: str | None) -> Unit | None:
+        query = select(UnitRow).where(UnitRow.kind == "commune")
+        if code is not None:
+            query = query.where(UnitRow.code == code)
+        row = await self.session.scalar(query.order_by(UnitRow.sort_order, UnitRow.id).limit(1))
+        return _unit(row) if row else None
+
+    async def groups(self, ward_id: int) -> list[Unit]:
+        query = (
+            select(UnitRow)
+            .where(UnitRow.parent_id == ward_id, UnitRow.kind == "group")
+            .order_by(UnitRow.sort_order, UnitRow.id)
+        )
+        return [_unit(row) for row in await self.session.scalars(query)]
+
+    async def get(self, unit_id: int) -> Unit | None:
+        row = await self.session.get(UnitRow, unit_id)
+        return _unit(row) if row else None
+
+
+class SqlFormRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active(self, person_id: int) -> FormSession | None:
+        """The person's form, expired or not: the caller tells the user it expired."""
+        row = await self.session.scalar(select(FormSessionRow).where(FormSessionRow.person_id == person_id))
+        return _form(row) if row else None
+
+    async def save(self, session: FormSession) -> FormSession:
+        """Insert (id None) or update if nobody saved since we loaded; returns the stored copy."""
+        values = {
+            "person_id": session.person_id, "form": session.form, "step": session.step,
+            "answers": session.answers, "platform": session.platform, "chat_id": session.chat_id,
+            "expires_at": session.expires_at, "created_at": session.created_at, "updated_at": session.updated_at,
+        }
+        if session.id is None:
+            statement = insert(FormSessionRow).values(**values, version=session.version).returning(FormSessionRow.id)
+            async with conflict_on_integrity_error():  # another update opened a form first
+                new_id = (await self.session.execute(statement)).scalar_one()
+            return _replace_form(session, id=new_id, version=session.version)
+        statement = (
+            update(FormSessionRow)
+            .where(FormSessionRow.id == session.id, FormSessionRow.version == session.version)
+            .values(**values, version=session.version + 1)
+            .execution_options(**NO_SYNC)
+        )
+        result = await self.session.execute(statement)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrencyConflict(f"form session {session.id} changed (version {session.version})")
+        return _replace_form(session, version=session.version + 1)
+
+    async def delete(self, session_id: int) -> None:
+        await self.session.execute(
+            delete(FormSessionRow).where(FormSessionRow.id == session_id).execution_options(**NO_SYNC)
+        )
+
+    async def purge_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(FormSessionRow).where(FormSessionRow.expires_at <= now).execution_options(**NO_SYNC)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class SqlCaseRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, new: NewCase) -> Case:
+        """Insert with a unique placeholder code, then set the real one from the new id."""
+        row = CaseRow(
+            code=f"tmp-{uuid.uuid4().hex}", kind=new.kind, field=new.field, urgent=new.urgent,
+            urgency_reasons=list(new.urgency_reasons), danger_now=new.danger_now, people_count=new.people_count,
+            step=new.step, status=new.status, commune_unit_id=new.commune_unit_id, group_unit_id=new.group_unit_id,
+            address=new.address, latitude=new.latitude, longitude=new.longitude, summary=new.summary,
+            reporter_id=new.reporter_id, contact_phone=new.contact_phone, channel=new.channel,
+            created_at=new.created_at, updated_at=new.created_at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        # A bulk UPDATE leaves the ORM version alone: a new case starts at version 1.
+        await self.session.execute(
+            update(CaseRow).where(CaseRow.id == row.id)
+            .values(code=f"HG-{new.code_year}-{row.id:06d}").execution_options(synchronize_session="evaluate")
+        )
+        return _case(row)
+
+    async def for_reporter(self, person_id: int, limit: int = 20) -> list[Case]:
+        query = (
+            select(CaseRow).where(CaseRow.reporter_id == person_id)
+            .order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(limit)
+        )
+        return [_case(row) for row in await self.session.scalars(query)]
+
+    async def add_event(
+        self, case_id: int, *, actor_id: int | None, kind: str, data: dict[str, Any], at: datetime,
+    ) -> None:
+        self.session.add(CaseEventRow(case_id=case_id, actor_id=actor_id, kind=kind, data=data, at=at))
+
+    async def add_attachment(self, case_id: int, platform: str, file: FileRef, at: datetime) -> None:
+        self.session.add(AttachmentRow(
+            case_id=case_id, platform=platform, kind=file.kind, file_id=file.file_id, sha256=file.sha256,
+            size=file.size, mime_type=file.mime_type, file_name=file.file_name, created_at=at,
+        ))
+
+
+class SqlOutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def add(self, message: Outgoing, now: datetime) -> int:
+        """One row per message; a repeated dedupe_key returns the existing row's id."""
+        values = {
+            "channel": message.channel, "chat_id": message.chat_id, "payload": message.reply.to_payload(),
+            "dedupe_key": message.dedupe_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "ephemeral": message.ephemeral, "urgent": message.urgent, "extra": dict(message.extra),
+            "created_at": now,
+        }
+        if message.dedupe_key is None:
+            statement = insert(OutboxRow).values(**values).returning(OutboxRow.id)
+            return (await self.session.execute(statement)).scalar_one()
+        dialect_insert = pg_insert if self._dialect() == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(OutboxRow).values(**values)
+            .on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+            .returning(OutboxRow.id)
+        )
+        new_id = (await self.session.execute(statement)).scalar_one_or_none()
+        if new_id is not None:
+            return new_id
+        existing = select(OutboxRow.id).where(OutboxRow.dedupe_key == message.dedupe_key)
+        return (await self.session.execute(existing)).scalar_one()
+
+    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
+        """Lease due rows (and rows of a sender whose lease ran out), in id order.
+
+        PostgreSQL skips rows another worker has locked; on SQLite BEGIN IMMEDIATE makes the
+        whole transaction exclusive, so the plain statement is enough.
+        """
+        if not channels or limit <= 0:
+            return []
+        due = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.channel.in_(channels),
+                or_(
+                    (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
+                    (OutboxRow.status == "sending") & (OutboxRow.lease_until < now),
+                ),
+            )
+            .order_by(OutboxRow.urgent.desc(), OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(due.scalar_subquery()))
+            .values(status="sending", lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=OutboxRow.attempts + 1)
+            .returning(*_OUTBOX_COLUMNS)
+            .execution_options(**NO_SYNC)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return sorted((_outbox(row) for row in rows), key=lambda message: message.id)
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self._set(message_id, status="sent", sent_at=now, lease_until=None)
+        await self._scrub_if_ephemeral(message_id)
+
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+        await self._set(message_id, status="pending", next_attempt_at=next_attempt_at, lease_until=None,
+                        last_error=error[:MAX_ERROR_CHARS])
+
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        """Given up: the row stays for inspection, but a pre-consent message is scrubbed too."""
+        await self._set(message_id, status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])
+        await self._scrub_if_ephemeral(message_id)
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(OutboxRow).where(OutboxRow.id == message_id).values(**values).execution_options(**NO_SYNC)
+        )
+
+    async def _scrub_if_ephemeral(self, message_id: int) -> None:
+        """Privacy: pre-consent messages are not kept once they left."""
+        await self.session.execute(
+            update(OutboxRow).where(OutboxRow.id == message_id, OutboxRow.ephemeral.is_(True))
+            .values(chat_id=None, payload=None).execution_options(**NO_SYNC)
+        )
+
+
+# --- rows to dataclasses --------------------------------------------------------------------
+
+_OUTBOX_COLUMNS = (
+    OutboxRow.id, OutboxRow.channel, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.dedupe_key,
+    OutboxRow.attempts, OutboxRow.ephemeral, OutboxRow.urgent, OutboxRow.extra,
+)
+
+
+def _person(row: PersonRow) -> Person:
+    return Person(id=row.id, language=row.language, consent_at=row.consent_at, consent_version=row.consent_version)
+
+
+def _unit(row: UnitRow) -> Unit:
+    return Unit(id=row.id, code=row.code, name=row.name, kind=row.kind, parent_id=row.parent_id)
+
+
+def _form(row: FormSessionRow) -> FormSession:
+    return FormSession(
+        id=row.id, person_id=row.person_id, form=row.form, step=row.step, answers=dict(row.answers),
+        expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at,
+        version=row.version, platform=row.platform, chat_id=row.chat_id,
+    )
+
+
+def _replace_form(session: FormSession, **changes: Any) -> FormSession:
+    return replace(session, answers=dict(session.answers), **changes)
+
+
+def _case(row: CaseRow) -> Case:
+    return Case(
+        id=row.id, code=row.code, kind=row.kind, field=row.field, status=row.status, step=row.step,
+        urgent=row.urgent, summary=row.summary, group_unit_id=row.group_unit_id, reporter_id=row.reporter_id,
+        created_at=row.created_at, updated_at=row.updated_at, version=row.version,
+    )
+
+
+def _outbox(row: Sequence[Any]) -> OutboxMessage:
+    id_, channel, chat_id, payload, dedupe_key, attempts, ephemeral, urgent, extra = row
+    return OutboxMessage(
+        id=id_, channel=channel, chat_id=chat_id or "", payload=payload or {}, dedupe_key=dedupe_key,
+        attempts=attempts, ephemeral=ephemeral, urgent=urgent, extra=dict(extra or {}),
+    )

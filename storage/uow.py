@@ -1,0 +1,94 @@
+"""The unit of work: one AsyncSession, one transaction, the repositories over it.
+
+Database errors that mean "someone else got there first" become the core's DuplicateUpdate
+or ConcurrencyConflict, so the dispatcher can drop or retry without knowing SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from handlers.ports import ConcurrencyConflict, DuplicateUpdate
+from storage.repositories import (
+    SqlCaseRepo,
+    SqlFormRepo,
+    SqlInboundRepo,
+    SqlOutboxRepo,
+    SqlPeopleRepo,
+    SqlUnitRepo,
+    is_duplicate_update,
+)
+
+# PostgreSQL: serialization_failure, deadlock_detected.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def translate_error(error: BaseException) -> Exception | None:
+    """The core's exception for a database error, or None when it is not one of ours."""
+    if isinstance(error, IntegrityError) and is_duplicate_update(error):
+        return DuplicateUpdate(str(error.orig))
+    if isinstance(error, StaleDataError):
+        return ConcurrencyConflict(str(error))
+    if isinstance(error, DBAPIError):
+        if getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return ConcurrencyConflict(str(error.orig))
+        if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+            return ConcurrencyConflict(str(error.orig))  # SQLite waited busy_timeout in vain
+    return None
+
+
+class SqlUnitOfWork:
+    session: AsyncSession
+    updates: SqlInboundRepo
+    people: SqlPeopleRepo
+    units: SqlUnitRepo
+    forms: SqlFormRepo
+    cases: SqlCaseRepo
+    outbox: SqlOutboxRepo
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.session = session = self._session_factory()
+        self.updates = SqlInboundRepo(session)
+        self.people = SqlPeopleRepo(session)
+        self.units = SqlUnitRepo(session)
+        self.forms = SqlFormRepo(session)
+        self.cases = SqlCaseRepo(session)
+        self.outbox = SqlOutboxRepo(session)
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Roll back whatever was not committed; a conflict raised by a query is translated too."""
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+        if isinstance(exc, BaseException):
+            translated = translate_error(exc)
+            if translated is not None:
+                raise translated from exc
+
+    async def commit(self) -> None:
+        try:
+            await self.session.commit()
+        except Exception as error:
+            translated = translate_error(error)
+            if translated is None:
+                raise
+            raise translated from error
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
+    """A factory of units of work on `engine` (the core's UnitOfWorkFactory)."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return partial(SqlUnitOfWork, sessions)
