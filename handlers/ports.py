@@ -34,7 +34,9 @@ class Translator(Protocol):
 
 class InboundRepo(Protocol):
     async def seen(self, platform: str, bot_id: str, update_id: str) -> bool: ...
-    async def record(self, platform: str, bot_id: str, update_id: str, at: datetime) -> None: ...
+    async def record(self, platform: str, bot_id: str, update_id: str, at: datetime) -> None:
+        """Raises DuplicateUpdate when the update was recorded before."""
+    async def prune(self, before: datetime) -> int: ...
 
 
 class PeopleRepo(Protocol):
@@ -56,7 +58,8 @@ class UnitRepo(Protocol):
 class FormRepo(Protocol):
     async def active(self, person_id: int) -> FormSession | None: ...
     async def save(self, session: FormSession) -> FormSession:
-        """Insert (id None) or update with a version check; raises ConcurrencyConflict."""
+        """Insert (id None) or update with a version check, raising ConcurrencyConflict;
+        sets the new id and version on `session` too."""
     async def delete(self, session_id: int) -> None: ...
     async def purge_expired(self, now: datetime) -> int: ...
 

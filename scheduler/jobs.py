@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from handlers.ports import Clock, UnitOfWorkFactory
 
@@ -16,4 +17,15 @@ async def purge_expired_forms(uow_factory: UnitOfWorkFactory, clock: Clock) -> i
         await uow.commit()
     if removed:
         log.info("purged expired forms count=%d", removed)
+    return removed
+
+
+UPDATE_RETENTION = timedelta(days=7)
+
+
+async def prune_inbound_updates(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Drop handled update ids once no platform can deliver them again."""
+    async with uow_factory() as uow:
+        removed = await uow.updates.prune(clock.now() - UPDATE_RETENTION)
+        await uow.commit()
     return removed

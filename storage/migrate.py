@@ -32,6 +32,10 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+def known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 async def upgrade(url: str) -> None:
     """Migrate the database at `url` to the newest revision, in one transaction."""
     config = alembic_config(url)
@@ -72,9 +76,12 @@ async def require_up_to_date(url: str) -> None:
     """Refuse to run on a database the code does not match, and say how to fix it."""
     current = await _current_revisions(url)
     expected = head_revisions()
-    if current != expected:
-        at = ",".join(sorted(current)) or "empty"
-        raise DatabaseNotMigrated(
-            f"the database schema is not up to date (at {at}, expected {','.join(sorted(expected))}); "
-            "run `hoagiai db upgrade`"
-        )
+    if current == expected:
+        return
+    at = ",".join(sorted(current)) or "empty"
+    if current - known_revisions():
+        raise DatabaseNotMigrated(f"the database (at {at}) was migrated by a newer hoagiai; update the code")
+    raise DatabaseNotMigrated(
+        f"the database schema is not up to date (at {at}, expected {','.join(sorted(expected))}); "
+        "run `hoagiai db upgrade`"
+    )

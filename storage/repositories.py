@@ -7,11 +7,10 @@ work does. They flush where the core needs an id or an early error.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,16 +39,22 @@ NO_SYNC = {"synchronize_session": False}
 
 def is_duplicate_update(error: IntegrityError) -> bool:
     """Whether `error` is the inbound_updates primary key (a twin update won the race)."""
-    return "inbound_updates" in str(error.orig)
+    return is_unique_violation(error) and "inbound_updates" in str(error.orig)
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(error.orig)
 
 
 @asynccontextmanager
-async def conflict_on_integrity_error() -> AsyncIterator[None]:
+async def conflict_on_unique_violation() -> AsyncIterator[None]:
     """A unique row inserted concurrently by someone else: retry with fresh state."""
     try:
         yield
     except IntegrityError as error:
-        raise ConcurrencyConflict(str(error.orig)) from error
+        if is_unique_violation(error):
+            raise ConcurrencyConflict(str(error.orig)) from error
+        raise
 
 
 class SqlInboundRepo:
@@ -74,6 +79,11 @@ class SqlInboundRepo:
                 raise DuplicateUpdate(f"{platform}/{bot_id}/{update_id}") from error
             raise
 
+    async def prune(self, before: datetime) -> int:
+        """Forget update ids older than any platform re-delivers (Telegram keeps 24 hours)."""
+        result = await self.session.execute(delete(InboundUpdateRow).where(InboundUpdateRow.received_at < before))
+        return result.rowcount or 0
+
 
 class SqlPeopleRepo:
     def __init__(self, session: AsyncSession) -> None:
@@ -95,7 +105,7 @@ class SqlPeopleRepo:
     ) -> Person:
         person = PersonRow(language=language, consent_at=now, consent_version=consent_version, created_at=now)
         self.session.add(person)
-        async with conflict_on_integrity_error():
+        async with conflict_on_unique_violation():
             await self.session.flush()
             self.session.add(IdentityRow(person_id=person.id, platform=platform, external_id=external_id,
                                          display_name=display_name, created_at=now))
@@ -142,7 +152,11 @@ class SqlFormRepo:
         return _form(row) if row else None
 
     async def save(self, session: FormSession) -> FormSession:
-        """Insert (id None) or update if nobody saved since we loaded; returns the stored copy."""
+        """Insert (id None) or update if nobody saved since we loaded.
+
+        Sets the new id and version on `session` too and returns it, so a caller that
+        ignores the result can still save the same object again in this transaction.
+        """
         values = {
             "person_id": session.person_id, "form": session.form, "step": session.step,
             "answers": session.answers, "platform": session.platform, "chat_id": session.chat_id,
@@ -150,9 +164,9 @@ class SqlFormRepo:
         }
         if session.id is None:
             statement = insert(FormSessionRow).values(**values, version=session.version).returning(FormSessionRow.id)
-            async with conflict_on_integrity_error():  # another update opened a form first
-                new_id = (await self.session.execute(statement)).scalar_one()
-            return _replace_form(session, id=new_id, version=session.version)
+            async with conflict_on_unique_violation():  # another update opened a form first
+                session.id = (await self.session.execute(statement)).scalar_one()
+            return session
         statement = (
             update(FormSessionRow)
             .where(FormSessionRow.id == session.id, FormSessionRow.version == session.version)
@@ -162,7 +176,8 @@ class SqlFormRepo:
         result = await self.session.execute(statement)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(f"form session {session.id} changed (version {session.version})")
-        return _replace_form(session, version=session.version + 1)
+        session.version += 1
+        return session
 
     async def delete(self, session_id: int) -> None:
         await self.session.execute(
@@ -328,10 +343,6 @@ def _form(row: FormSessionRow) -> FormSession:
         expires_at=row.expires_at, created_at=row.created_at, updated_at=row.updated_at,
         version=row.version, platform=row.platform, chat_id=row.chat_id,
     )
-
-
-def _replace_form(session: FormSession, **changes: Any) -> FormSession:
-    return replace(session, answers=dict(session.answers), **changes)
 
 
 def _case(row: CaseRow) -> Case:

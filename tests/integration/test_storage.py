@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from handlers.domain.model import FormSession, NewCase
@@ -68,6 +68,15 @@ async def test_unmigrated_database_is_refused_then_upgraded(database_url):
     assert await current_revision(database_url) == "0001"
     assert await is_up_to_date(database_url)
     await require_up_to_date(database_url)
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff'")
+    finally:
+        await engine.dispose()
+    with pytest.raises(DatabaseNotMigrated, match="newer"):
+        await require_up_to_date(database_url)
 
 
 async def test_migration_matches_the_models(engine):
@@ -135,6 +144,20 @@ async def test_twin_updates_racing_are_handled_once(uow_factory):
     other = next(o for o in outcomes if o != "handled")
     assert other == "seen" or isinstance(other, DuplicateUpdate), other
     assert await scalar(uow_factory, "select count(*) from outbox") == 1
+
+
+async def test_concurrent_read_then_write_transactions_do_not_fail(uow_factory):
+    """SQLite: a deferred BEGIN would fail one of them with "database is locked"."""
+    async def read_then_write(n):
+        async with uow_factory() as uow:
+            await uow.updates.seen("telegram", "1", str(n))
+            await asyncio.sleep(0.02)
+            await uow.updates.record("telegram", "1", str(n), NOW)
+            await uow.outbox.add(outgoing(), NOW)
+            await uow.commit()
+
+    await asyncio.gather(*(read_then_write(n) for n in range(5)))
+    assert await scalar(uow_factory, "select count(*) from outbox") == 5
 
 
 # --- people and units -----------------------------------------------------------------------
@@ -220,9 +243,17 @@ async def test_form_sessions(uow_factory):
         saved = await uow.forms.save(loaded)
         await uow.commit()
     assert saved.version == 1 and saved.id == stored.id
+
+    async with uow_factory() as uow:  # the same object saved twice in one transaction
+        saved.step = "address"
+        await uow.forms.save(saved)
+        saved.step = "group"
+        await uow.forms.save(saved)
+        await uow.commit()
+    assert saved.version == 3
     async with uow_factory() as uow:
         again = await uow.forms.active(person.id)
-        assert again.step == "group" and again.answers["group_id"] == 3 and again.version == 1
+        assert again.step == "group" and again.answers["group_id"] == 3 and again.version == 3
 
     async with uow_factory() as uow:  # one open form per person
         with pytest.raises(ConcurrencyConflict):
@@ -338,6 +369,8 @@ async def test_outbox_add_and_dedupe(uow_factory):
     assert message.urgent and message.extra == {"case": 1} and message.dedupe_key == "alert:case:1"
     assert message.chat_id == "100" and message.attempts == 1
     assert Reply.from_payload(message.payload) == outgoing().reply
+    stored = await scalar(uow_factory, "select cast(payload as text) from outbox where id = :id", id=first)
+    assert "Xin chào" in stored  # readable, not \u-escaped
 
 
 async def test_claim_due_leases_and_reclaims(uow_factory):
