@@ -83,8 +83,18 @@ def _web_chat(container: Container) -> list[web.RouteDef]:
     return chat_routes(
         hub, container.dispatcher.handle, container.translator,
         upload_dir=settings.upload_dir, max_upload_bytes=settings.max_upload_bytes,
-        on_connect=lambda chat_id: container.sender.kick(),
+        on_connect=lambda chat_id: _spawn(container.sender.wake_chat(hub.name, chat_id)),
     )
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _spawn(coroutine) -> None:
+    """Run a short task without awaiting it; keep a reference until it is done."""
+    task = asyncio.ensure_future(coroutine)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 async def _telegram(container: Container, stop: asyncio.Event):

@@ -6,6 +6,7 @@ messages; `dispatch` records the update, writes them to the outbox and commits.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from handlers.forms.engine import FormContext, FormSpec
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.messages import Choice, FileRef, Inbound, Outgoing, Reply
 from handlers.ports import Clock, Translator, UnitOfWork
+
+log = logging.getLogger("hoagiai.services")
 
 CONSENT_VERSION = "2026-11"
 FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM}
@@ -254,6 +257,8 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
     await conv.uow.cases.add_event(case.id, actor_id=conv.person.id, kind="created",
                                    data={"urgent": urgency.urgent, "reasons": list(urgency.reasons),
                                          "channel": conv.inbound.platform}, at=conv.now)
+    log.info("case created code=%s field=%s urgent=%s reasons=%s channel=%s",
+             case.code, case.field, urgency.urgent, ",".join(urgency.reasons), conv.inbound.platform)
     for file in answers.get("files") or []:
         await conv.uow.cases.add_attachment(case.id, conv.inbound.platform, FileRef(**file), conv.now)
     text = conv("report.received", code=case.code)

@@ -19,6 +19,7 @@ from handlers.ports import Channel, Clock, PermanentFailure, RetryLater, UnitOfW
 log = logging.getLogger("hoagiai.outbox")
 
 MAX_ATTEMPTS = 12
+MAX_WAITS = 1500  # a chat that asks us to wait this often (about a day for a closed tab) is given up
 MAX_BACKOFF_SECONDS = 15 * 60
 
 
@@ -41,6 +42,14 @@ class OutboxSender:
     def kick(self) -> None:
         """Something was committed to the outbox: send it now rather than at the next poll."""
         self._wake.set()
+
+    async def wake_chat(self, channel: str, chat_id: str) -> None:
+        """A client came back: what waits for it is due now."""
+        async with self.uow_factory() as uow:
+            woken = await uow.outbox.wake(channel, chat_id, self.clock.now())
+            await uow.commit()
+        if woken:
+            self.kick()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -90,20 +99,19 @@ class OutboxSender:
         try:
             await channel.send(message.chat_id, message.payload)
         except RetryLater as wait:
+            if message.attempts >= MAX_WAITS:
+                await self._mark_failed(message, f"gave up waiting: {wait}")
+                return None
             await self._mark_retry(message, str(wait), wait.seconds)
             return wait.seconds
         except PermanentFailure as failure:
             log.warning("outbox permanent failure id=%s channel=%s: %s", message.id, message.channel, failure)
-            async with self.uow_factory() as uow:
-                await uow.outbox.mark_failed(message.id, str(failure), self.clock.now())
-                await uow.commit()
+            await self._mark_failed(message, str(failure))
             return None
         except Exception as error:  # noqa: BLE001 - network and server errors are retried
             if message.attempts >= MAX_ATTEMPTS:
                 log.error("outbox giving up id=%s after %d attempts: %s", message.id, message.attempts, error)
-                async with self.uow_factory() as uow:
-                    await uow.outbox.mark_failed(message.id, repr(error), self.clock.now())
-                    await uow.commit()
+                await self._mark_failed(message, repr(error))
                 return None
             delay = backoff_seconds(message.attempts)
             log.warning("outbox retry id=%s in %.0fs: %r", message.id, delay, error)
@@ -113,6 +121,11 @@ class OutboxSender:
             await uow.outbox.mark_sent(message.id, self.clock.now())
             await uow.commit()
         return None
+
+    async def _mark_failed(self, message: OutboxMessage, reason: str) -> None:
+        async with self.uow_factory() as uow:
+            await uow.outbox.mark_failed(message.id, reason, self.clock.now())
+            await uow.commit()
 
     async def _mark_retry(self, message: OutboxMessage, reason: str, delay: float) -> None:
         async with self.uow_factory() as uow:

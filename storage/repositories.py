@@ -303,6 +303,17 @@ class SqlOutboxRepo:
         await self._set(message_id, status="pending", next_attempt_at=next_attempt_at, lease_until=None,
                         last_error=error[:MAX_ERROR_CHARS])
 
+    async def wake(self, channel: str, chat_id: str, now: datetime) -> int:
+        """Make a chat's waiting rows due now (its client just connected)."""
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.channel == channel, OutboxRow.chat_id == chat_id,
+                   OutboxRow.status == "pending", OutboxRow.next_attempt_at > now)
+            .values(next_attempt_at=now)
+            .execution_options(**NO_SYNC)
+        )
+        return result.rowcount or 0
+
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         """Given up: the row stays for inspection, but a pre-consent message is scrubbed too."""
         await self._set(message_id, status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])

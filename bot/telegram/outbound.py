@@ -71,8 +71,8 @@ def inline_keyboard(rows: Sequence[Sequence[Choice]]) -> InlineKeyboardMarkup | 
 
 
 def share_keyboard(share: ShareRequest) -> ReplyKeyboardMarkup:
-    button = KeyboardButton(share.label, request_location=share.kind == "location",
-                            request_contact=share.kind == "phone")
+    flag = "request_location" if share.kind == "location" else "request_contact"
+    button = KeyboardButton(share.label, **{flag: True})
     return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
@@ -28,6 +30,14 @@ T = TypeVar("T")
 
 class _Stopped(Exception):
     """`stop` was set while waiting."""
+
+
+@dataclass(frozen=True)
+class Unparseable:
+    """An update PTB cannot parse (a newer Bot API?): it can never be handled, only skipped."""
+
+    update_id: int
+    kinds: tuple[str, ...]
 
 
 class Backoff:
@@ -55,17 +65,40 @@ async def poll_updates(
     try:
         await _retrying(lambda: bot.delete_webhook(drop_pending_updates=False), stop, backoff, "deleteWebhook")
         while not stop.is_set():
-            updates = await _retrying(
-                lambda: bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES),
-                stop, backoff, "getUpdates",
-            )
+            updates = await _retrying(lambda: _fetch(bot, offset, timeout), stop, backoff, "getUpdates")
             for update in updates:
-                await _handle_until_done(update, bot, handle, bot_id, max_file_bytes, stop, backoff)
+                if isinstance(update, Unparseable):
+                    log.error("skipping an update PTB cannot parse update=%s kinds=%s", update.update_id, update.kinds)
+                else:
+                    await _handle_until_done(update, bot, handle, bot_id, max_file_bytes, stop, backoff)
                 # max(): a re-delivered older update must not move the offset back
                 offset = max(offset or 0, update.update_id + 1)
     except _Stopped:
         pass
     await _confirm(bot, offset)
+
+
+async def _fetch(bot: Bot, offset: int | None, timeout: int) -> list[Update | Unparseable]:
+    """The next updates. One that PTB cannot parse fails the whole batch, so then the batch is
+    fetched again as raw JSON and parsed one by one, lest one bad update block every chat."""
+    try:
+        return list(await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES))
+    except TelegramError:
+        raise
+    except Exception:  # noqa: BLE001 - PTB's parser failed (and logged the data)
+        log.warning("getUpdates: a batch PTB cannot parse, parsing one by one")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "use Bot.get_updates": exactly what failed
+        raw: list[dict[str, Any]] = await bot.do_api_request(
+            "getUpdates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+    return [_parse(bot, data) for data in raw]
+
+
+def _parse(bot: Bot, data: dict[str, Any]) -> Update | Unparseable:
+    try:
+        return Update.de_json(data, bot)
+    except Exception:  # noqa: BLE001 - whatever PTB chokes on
+        return Unparseable(int(data["update_id"]), tuple(k for k in data if k != "update_id"))
 
 
 async def _handle_until_done(update: Update, bot: Bot, handle: Handle, bot_id: str,
@@ -87,11 +120,13 @@ async def _retrying(call: Callable[[], Awaitable[T]], stop: asyncio.Event, backo
     while True:
         try:
             result = await _unless_stopped(call(), stop)
-        except (_Stopped, InvalidToken):
+        except _Stopped:
             raise
         except TelegramError as error:  # network trouble, Conflict, a 5xx: expected now and then
             delay = backoff.next()
-            log.warning("%s failed, retrying in %.1fs error=%r", what, delay, error)
+            # A revoked token (InvalidToken) needs a person; keep trying so a fix needs no restart.
+            level = logging.ERROR if isinstance(error, InvalidToken) else logging.WARNING
+            log.log(level, "%s failed, retrying in %.1fs error=%r", what, delay, error)
             await _sleep(delay, stop)
             continue
         except Exception:  # noqa: BLE001 - the core or storage failed: retry, never skip

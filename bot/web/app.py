@@ -6,9 +6,11 @@ knows no platform and creates nothing at import time.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from weakref import WeakSet
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 # Web chat uploads travel as base64 inside a WebSocket frame, which `client_max_size` does not
 # cover; this bounds plain HTTP bodies (webhook updates, future form posts) with room for a
@@ -16,6 +18,24 @@ from aiohttp import web
 DEFAULT_CLIENT_MAX_SIZE = 16 * 1024 * 1024
 
 AppHook = Callable[[web.Application], Awaitable[None]]
+OPEN_SOCKETS = web.AppKey("hoagiai.open_sockets", WeakSet[web.WebSocketResponse])
+
+
+def track_socket(request: web.Request, ws: web.WebSocketResponse) -> None:
+    """Remember an open WebSocket so shutdown can close it: aiohttp otherwise waits for it
+    until its shutdown timeout (60 s) before the process can exit."""
+    sockets = request.app.get(OPEN_SOCKETS)
+    if sockets is not None:
+        sockets.add(ws)
+
+
+async def close_open_sockets(app: web.Application) -> None:
+    """`on_shutdown`: browsers reconnect (to this process after a restart, or to another)."""
+    sockets = list(app[OPEN_SOCKETS])
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in sockets),
+        return_exceptions=True,
+    )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -37,10 +57,12 @@ def create_web_app(
 ) -> web.Application:
     """The application with `/health`, `/` → `/chat`, and `routes`.
 
-    `on_shutdown` runs before the server waits for open requests: close WebSockets there
-    (`WebChatHub.close_all`), or shutdown waits for them until its timeout.
+    WebSockets registered with `track_socket` are closed on shutdown; `on_shutdown` and
+    `on_cleanup` are extra hooks for the caller.
     """
     app = web.Application(client_max_size=client_max_size)
+    app[OPEN_SOCKETS] = WeakSet()
+    app.on_shutdown.append(close_open_sockets)
     app.add_routes([web.get("/health", health), web.get("/", root)])
     app.add_routes(list(routes))
     if on_shutdown is not None:

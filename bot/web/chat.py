@@ -26,6 +26,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.web.app import track_socket
 from bot.web.chat_page import STATIC_DIR, page_response, pick_language, render_page
 from bot.web.chat_protocol import (
     ClientMessage,
@@ -46,7 +47,7 @@ log = logging.getLogger("hoagiai.web.chat")
 Handle = Callable[[Inbound], Awaitable[None]]
 WS_PATH = "/chat/ws"
 HEARTBEAT_SECONDS = 25.0  # finds phones that vanished without closing, so replies wait in the outbox
-RETRY_SECONDS = 5.0
+RETRY_SECONDS = 60  # a reconnecting tab wakes its rows at once
 STATIC_FILES = {"chat.js": "text/javascript", "chat.css": "text/css"}
 
 
@@ -88,7 +89,7 @@ class WebChatHub:
             raise RetryLater(RETRY_SECONDS, "web client not connected")
 
     async def close_all(self, app: web.Application | None = None) -> None:
-        """Closes every socket (an `on_shutdown` hook): browsers reconnect to the next process."""
+        """Closes every socket of this hub; browsers reconnect. (The app closes them on shutdown.)"""
         sockets = [ws for group in self._sockets.values() for ws in group]
         await asyncio.gather(
             *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for ws in sockets),
@@ -148,6 +149,7 @@ class _ChatSocket:
         lang = normalise_language(request.query.get("lang"))
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=frame_limit(self.max_upload_bytes))
         await ws.prepare(request)
+        track_socket(request, ws)
         self.hub.attach(chat_id, ws)
         self._connected(chat_id)
         try:
