@@ -196,7 +196,8 @@ def resume(spec: FormSpec, answers: dict[str, Any], step_name: str, ctx: FormCon
 
 
 UNSUPPORTED_KINDS = frozenset(
-    {"sticker", "voice", "audio", "video", "video_note", "animation", "poll", "dice", "foreign_contact", "file_too_large"}
+    {"sticker", "voice", "audio", "video", "video_note", "animation", "poll", "dice", "foreign_contact",
+     "file_too_large", "file_unavailable"}
 )
 
 

@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +104,8 @@ class FakeTelegram:
         self.webhook: _Webhook | None = None
         self.allowed_updates: list[str] | None = None
         self._queue: list[_Queued] = []  # pending updates, in delivery order
+        self.history: list[dict[str, Any]] = []  # every update ever queued, as queued
+        self.handed_out: Counter[int] = Counter()  # update id -> getUpdates returns + webhook 200s
         self._tasks: set[asyncio.Task[None]] = set()
         self._update_ids = itertools.count(1)
         self._message_ids: dict[str, itertools.count] = defaultdict(lambda: itertools.count(1))
@@ -116,6 +118,7 @@ class FakeTelegram:
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._poll_generation = 0
+        self._closing = False
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -140,6 +143,9 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        self._closing = True  # waiting long polls answer now, or cleanup would wait for them
+        if self._changed is not None:
+            await self._notify()
         if self._delivery_task is not None:
             self._delivery_task.cancel()
             await asyncio.gather(self._delivery_task, return_exceptions=True)
@@ -309,6 +315,13 @@ class FakeTelegram:
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method.lower()]
 
+    def pushed(self, update_id: int) -> dict[str, Any]:
+        """A copy of the update first queued with `update_id`: `push_raw` it to re-deliver it."""
+        for update in self.history:
+            if update["update_id"] == update_id:
+                return json.loads(json.dumps(update))
+        raise KeyError(update_id)
+
     def pending(self) -> list[dict[str, Any]]:
         """Updates not confirmed yet."""
         return [q.update for q in self._queue]
@@ -401,12 +414,13 @@ class FakeTelegram:
                                         "make sure that only one bot instance is running")
                 ready = self._ready(limit)
                 remaining = deadline - time.monotonic()
-                if ready or remaining <= 0:
+                if ready or remaining <= 0 or self._closing:
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
         for queued in ready:
             queued.delivered = True
+            self.handed_out[queued.update_id] += 1
         return [q.update for q in ready]
 
     async def _confirm(self, offset: int) -> None:
@@ -551,6 +565,7 @@ class FakeTelegram:
         while True:
             queued, hook = await self._next_for_webhook()
             if await self._post(hook, queued.update):
+                self.handed_out[queued.update_id] += 1
                 delay = 0.05
                 await self._drop(queued)
             else:
@@ -612,9 +627,10 @@ class FakeTelegram:
             "animation": {"animation": {**ids, "width": 320, "height": 240, "duration": 2},
                           "document": {**ids, "file_name": "a.gif.mp4", "mime_type": "video/mp4"}},
             "poll": {"poll": {"id": "5001", "question": "Lunch?", "options": [
-                {"text": "Yes", "voter_count": 0}, {"text": "No", "voter_count": 0}],
+                {"persistent_id": "o1", "text": "Yes", "voter_count": 0},
+                {"persistent_id": "o2", "text": "No", "voter_count": 0}],
                 "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
-                "allows_multiple_answers": False}},
+                "allows_multiple_answers": False, "allows_revoting": False, "members_only": False}},
             "dice": {"dice": {"emoji": "🎲", "value": 4}},
         }
         if kind not in shapes:
@@ -639,6 +655,7 @@ class FakeTelegram:
         # Later pushes get later ids, even after a push_raw with a chosen id.
         self._update_ids = itertools.count(max(update_id + 1, next(self._update_ids)))
         self._queue.append(_Queued(update))
+        self.history.append(json.loads(json.dumps(update)))
         self._notify_soon()
         return update_id
 

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from telegram import Update
-from telegram.error import Conflict, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Conflict, TelegramError
 
 from bot.telegram.client import bot_id_from_token, make_bot
 from bot.telegram.inbound import to_inbound
@@ -633,3 +633,21 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 5) -> None
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def test_fake_takes_uploads_edits_and_callback_answers(fake, bot):
+    fake.add_chat(USER)
+    photo = await bot.send_photo(USER, photo=b"\xff\xd8 jpeg", caption="map", filename="map.jpg")
+    document = await bot.send_document(USER, document=b"%PDF", filename="minutes.pdf")
+    assert photo.photo and photo.caption == "map" and document.document is not None
+    message = await bot.send_message(USER, "Step 1/8", reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Land", callback_data="f:land")]]))
+    await bot.edit_message_text("Step 1/8 (answered)", chat_id=USER, message_id=message.message_id)
+    with pytest.raises(BadRequest, match="not modified"):
+        await bot.edit_message_text("Step 1/8 (answered)", chat_id=USER, message_id=message.message_id)
+    await bot.answer_callback_query("cb9")
+    sent = fake.sent_to(USER)
+    assert [m["method"] for m in sent] == ["sendPhoto", "sendDocument", "sendMessage"]
+    assert sent[-1]["text"] == "Step 1/8 (answered)" and sent[-1]["buttons"] == []
+    assert fake.answered_callbacks == ["cb9"]
+    assert [m.message_id for m in (photo, document, message)] == [1, 2, 3]
