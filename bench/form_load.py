@@ -174,7 +174,7 @@ class BenchFake(FakeTelegram):
                     return index
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise ReplyTimeout(f"no reply within {timeout:.0f}s; recent messages:\n{self.describe(chat)}")
+                raise ReplyTimeout(f"no reply within {timeout:g}s; recent messages:\n{self.describe(chat)}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
 
@@ -298,11 +298,12 @@ class Child:
         """CPU time (user + system) of every live process in the child's process group."""
         if self.process is None:
             return 0.0
-        return sum(cpu for _, pgrp, _, cpu in _processes() if pgrp == self.process.pid)
+        return sum(cpu for _, pgrp, _, cpu, _ in _processes() if pgrp == self.process.pid)
 
 
-def _processes() -> list[tuple[int, int, str, float]]:
-    """(pid, process group, command name, CPU seconds) of every process we can see."""
+def _processes() -> list[tuple[int, int, str, float, float]]:
+    """(pid, process group, command name, own CPU seconds, CPU seconds of its reaped children)
+    of every process we can see."""
     tick = os.sysconf("SC_CLK_TCK")
     found = []
     for entry in os.listdir("/proc"):
@@ -314,12 +315,15 @@ def _processes() -> list[tuple[int, int, str, float]]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        found.append((int(entry), int(fields[2]), name, (int(fields[11]) + int(fields[12])) / tick))
+        found.append((int(entry), int(fields[2]), name, (int(fields[11]) + int(fields[12])) / tick,
+                      (int(fields[13]) + int(fields[14])) / tick))
     return found
 
 
 def postgres_cpu_seconds() -> float:
-    return sum(cpu for _, _, name, cpu in _processes() if name.startswith("postgres"))
+    """The PostgreSQL server's CPU: live processes, plus backends that exited (the postmaster
+    reaps them, so their time shows in its children's time)."""
+    return sum(cpu + reaped for _, _, name, cpu, reaped in _processes() if name.startswith("postgres"))
 
 
 def machine_times() -> tuple[float, float]:
@@ -456,7 +460,7 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
 
 
 def table(figures: dict[str, Any]) -> str:
-    head = (f"form_load  mode={figures['mode']}  db={figures['db']}  users={figures['users']}  "
+    head = (f"form_load  mode={figures['mode']}  db={figures['db'] or 'n/a'}  users={figures['users']}  "
             f"updates={figures['updates']}  wall={figures['wall_s']:.2f}s  "
             f"throughput={figures['updates_per_s']:.1f} updates/s")
     width = max(len(name) for name in figures["latency_ms"]["steps"]) + 4
@@ -601,6 +605,11 @@ async def run(args: argparse.Namespace) -> int:
         if args.mode == "hoagiai":
             assert db is not None
             facts = await asyncio.wait_for(db.facts(), DROP_TIMEOUT)
+            for _ in range(20):  # the last "sent" marks may still be committing
+                if facts["outbox_unsent"] == 0:
+                    break
+                await asyncio.sleep(0.25)
+                facts = await asyncio.wait_for(db.facts(), DROP_TIMEOUT)
             given = {r.code for r in completed if r.code}
             check = {"cases": facts["cases"], "people": facts["people"], "outbox_unsent": facts["outbox_unsent"],
                      "codes_matching": len(given & set(facts["codes"]))}
@@ -671,7 +680,8 @@ def main() -> int:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         assert task is not None
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)  # cleanup runs in run()'s finally
+        for sig in (signal.SIGINT, signal.SIGTERM):  # cleanup runs in run()'s finally
+            loop.add_signal_handler(sig, task.cancel)
         return await run(args)
 
     try:

@@ -17,7 +17,7 @@ from handlers import services
 from handlers.i18n import normalise_language
 from handlers.messages import Inbound, Outgoing
 from handlers.ports import Clock, ConcurrencyConflict, DuplicateUpdate, Translator, UnitOfWork, UnitOfWorkFactory
-from handlers.services import Conversation, CoreConfig
+from handlers.services import Conversation, CoreConfig, WardCache
 
 log = logging.getLogger("hoagiai.dispatch")
 MAX_CONFLICT_RETRIES = 5
@@ -30,48 +30,52 @@ class Dispatcher:
     clock: Clock
     config: CoreConfig = field(default_factory=CoreConfig)
     on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender
+    wards: WardCache = field(default_factory=WardCache)
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     async def handle(self, inbound: Inbound) -> None:
         """Handle one update; returns after commit. Raises only when storage fails."""
         async with self._lock_for(inbound):
-            for attempt in range(MAX_CONFLICT_RETRIES):
-                try:
-                    handled = await self._handle_once(inbound, failed=None)
-                except DuplicateUpdate:
-                    log.info("duplicate update platform=%s update=%s", inbound.platform, inbound.update_id)
-                    return
-                except ConcurrencyConflict:
-                    log.info("conflict, retrying platform=%s update=%s attempt=%d", inbound.platform, inbound.update_id, attempt + 1)
-                    continue
-                except Exception as error:  # noqa: BLE001 - any bug must not block the queue
-                    log.exception("update failed platform=%s update=%s", inbound.platform, inbound.update_id)
-                    handled = await self._handle_once(inbound, failed=error)
-                if handled:
-                    self.on_commit()
+            try:
+                await self._handle_with_retries(inbound)
+            except DuplicateUpdate:
+                log.info("duplicate update platform=%s update=%s", inbound.platform, inbound.update_id)
                 return
-            raise ConcurrencyConflict(f"update {inbound.update_id} kept conflicting")
+            self.on_commit()
 
-    async def _handle_once(self, inbound: Inbound, failed: Exception | None) -> bool:
-        """One transaction: record the update, run the use case (or apologise), enqueue replies."""
+    async def _handle_with_retries(self, inbound: Inbound) -> None:
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            try:
+                await self._handle_once(inbound, failed=None)
+                return
+            except (DuplicateUpdate, ConcurrencyConflict) as error:
+                if isinstance(error, DuplicateUpdate):
+                    raise
+                log.info("conflict, retrying platform=%s update=%s attempt=%d", inbound.platform, inbound.update_id, attempt + 1)
+            except Exception as error:  # noqa: BLE001 - a bug must not block the queue
+                log.exception("update failed platform=%s update=%s", inbound.platform, inbound.update_id)
+                await self._handle_once(inbound, failed=error)
+                return
+        raise ConcurrencyConflict(f"update {inbound.update_id} kept conflicting")
+
+    async def _handle_once(self, inbound: Inbound, failed: Exception | None) -> None:
+        """One transaction: record the update (a twin raises DuplicateUpdate here), run the use
+        case (or apologise), enqueue the replies, commit."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            if await uow.updates.seen(inbound.platform, inbound.bot_id, inbound.update_id):
-                return False
             await uow.updates.record(inbound.platform, inbound.bot_id, inbound.update_id, now)
             conv = await self._conversation(uow, inbound, now)
             replies = services.apology(conv) if failed is not None else await self._route(conv)
             for outgoing in replies:
                 await uow.outbox.add(outgoing, now)
             await uow.commit()
-        return True
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
         person = None
         if inbound.chat_type == "private":
             person = await uow.people.by_identity(inbound.user.platform, inbound.user.external_id)
         lang = person.language if person else normalise_language(inbound.user.language_code)
-        return Conversation(inbound, uow, self.translator, now, self.config, person, lang)
+        return Conversation(inbound, uow, self.translator, now, self.config, person, lang, self.wards)
 
     async def _route(self, conv: Conversation) -> list[Outgoing]:
         if conv.inbound.chat_type != "private":

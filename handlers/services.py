@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person
+from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person, Unit
 from handlers.domain.triage import assess_urgency
 from handlers.forms import engine
 from handlers.forms.dispute import DISPUTE_FORM
@@ -38,6 +38,24 @@ class CoreConfig:
     timezone: str = "Asia/Ho_Chi_Minh"
 
 
+@dataclass
+class WardCache:
+    """The ward and its groups change rarely; reading them on every form step is waste."""
+
+    ttl: timedelta = timedelta(seconds=60)
+    _entries: dict[str | None, tuple[datetime, Unit | None, tuple[Unit, ...]]] = field(default_factory=dict)
+
+    async def get(self, uow: UnitOfWork, ward_code: str | None, now: datetime) -> tuple[Unit | None, tuple[Unit, ...]]:
+        cached = self._entries.get(ward_code)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        ward = await uow.units.ward(ward_code)
+        groups = tuple(await uow.units.groups(ward.id)) if ward else ()
+        if groups:  # an unconfigured ward is asked again next time
+            self._entries[ward_code] = (now + self.ttl, ward, groups)
+        return ward, groups
+
+
 @dataclass(frozen=True)
 class Conversation:
     """What one update is about: who, where to answer, and in which language."""
@@ -49,6 +67,7 @@ class Conversation:
     config: CoreConfig
     person: Person | None
     lang: str
+    wards: WardCache = field(default_factory=WardCache)
 
     def __call__(self, key: str, **params: Any) -> str:
         return self.t(key, self.lang, **params)
@@ -98,7 +117,7 @@ async def accept_consent(conv: Conversation, lang: str) -> list[Outgoing]:
 
 
 def _with_person(conv: Conversation, person: Person) -> Conversation:
-    return Conversation(conv.inbound, conv.uow, conv.t, conv.now, conv.config, person, person.language)
+    return Conversation(conv.inbound, conv.uow, conv.t, conv.now, conv.config, person, person.language, conv.wards)
 
 
 # --- after consent --------------------------------------------------------------------------
@@ -193,9 +212,9 @@ def _form_context(conv: Conversation, groups: tuple = ()) -> FormContext:
     return FormContext(lang=conv.lang, t=conv.t, now=conv.now, groups=groups)
 
 
-async def _groups(conv: Conversation) -> tuple:
-    ward = await conv.uow.units.ward(conv.config.ward_code)
-    return tuple(await conv.uow.units.groups(ward.id)) if ward else ()
+async def _groups(conv: Conversation) -> tuple[Unit, ...]:
+    _, groups = await conv.wards.get(conv.uow, conv.config.ward_code, conv.now)
+    return groups
 
 
 async def _resume(conv: Conversation, session: FormSession | None, note: str | None = None) -> list[Outgoing]:
@@ -242,7 +261,7 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
 
 async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Outgoing]:
     assert conv.person is not None
-    ward = await conv.uow.units.ward(conv.config.ward_code)
+    ward, _ = await conv.wards.get(conv.uow, conv.config.ward_code, conv.now)
     urgency = assess_urgency(answers["description"], bool(answers.get("danger")))
     local_year = conv.now.astimezone(ZoneInfo(conv.config.timezone)).year
     case = await conv.uow.cases.add(NewCase(

@@ -36,7 +36,7 @@ class OutboxSender:
     batch_size: int = 100
     lease_seconds: int = 120
     idle_seconds: float = 2.0
-    concurrency: int = 20
+    concurrency: int = 8
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def kick(self) -> None:
@@ -77,24 +77,32 @@ class OutboxSender:
         for message in claimed:
             by_chat[(message.channel, message.chat_id)].append(message)
         limit = asyncio.Semaphore(self.concurrency)
+        sent: list[int] = []
 
         async def deliver_chat(messages: list[OutboxMessage]) -> None:
             async with limit:
-                await self._deliver_in_order(messages)
+                await self._deliver_in_order(messages, sent)
 
-        await asyncio.gather(*(deliver_chat(messages) for messages in by_chat.values()))
+        try:
+            await asyncio.gather(*(deliver_chat(messages) for messages in by_chat.values()))
+        finally:
+            # One transaction for the whole batch; a crash before it re-sends (at least once).
+            if sent:
+                async with self.uow_factory() as uow:
+                    await uow.outbox.mark_sent_many(sent, self.clock.now())
+                    await uow.commit()
         return len(claimed)
 
-    async def _deliver_in_order(self, messages: list[OutboxMessage]) -> None:
+    async def _deliver_in_order(self, messages: list[OutboxMessage], sent: list[int]) -> None:
         for position, message in enumerate(messages):
-            delay = await self._deliver(message)
+            delay = await self._deliver(message, sent)
             if delay is not None:
                 for later in messages[position + 1 :]:
                     await self._mark_retry(later, "waiting for an earlier message", delay)
                 return
 
-    async def _deliver(self, message: OutboxMessage) -> float | None:
-        """Send one row; returns a delay when the chat must wait, else None."""
+    async def _deliver(self, message: OutboxMessage, sent: list[int]) -> float | None:
+        """Send one row (its id joins `sent`); returns a delay when the chat must wait, else None."""
         channel = self.channels[message.channel]
         try:
             await channel.send(message.chat_id, message.payload)
@@ -117,9 +125,7 @@ class OutboxSender:
             log.warning("outbox retry id=%s in %.0fs: %r", message.id, delay, error)
             await self._mark_retry(message, repr(error), delay)
             return delay
-        async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(message.id, self.clock.now())
-            await uow.commit()
+        sent.append(message.id)
         return None
 
     async def _mark_failed(self, message: OutboxMessage, reason: str) -> None:

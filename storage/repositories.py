@@ -296,8 +296,20 @@ class SqlOutboxRepo:
         return sorted((_outbox(row) for row in rows), key=lambda message: message.id)
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
-        await self._set(message_id, status="sent", sent_at=now, lease_until=None)
-        await self._scrub_if_ephemeral(message_id)
+        await self.mark_sent_many([message_id], now)
+
+    async def mark_sent_many(self, message_ids: list[int], now: datetime) -> None:
+        """Sent rows, in two statements whatever their number; pre-consent payloads are scrubbed."""
+        if not message_ids:
+            return
+        await self.session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(message_ids))
+            .values(status="sent", sent_at=now, lease_until=None).execution_options(**NO_SYNC)
+        )
+        await self.session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(message_ids), OutboxRow.ephemeral.is_(True))
+            .values(chat_id=None, payload=None).execution_options(**NO_SYNC)
+        )
 
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         await self._set(message_id, status="pending", next_attempt_at=next_attempt_at, lease_until=None,

@@ -6,6 +6,8 @@ or ConcurrencyConflict, so the dispatcher can drop or retry without knowing SQLA
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Callable
 from functools import partial
 
@@ -51,10 +53,13 @@ class SqlUnitOfWork:
     cases: SqlCaseRepo
     outbox: SqlOutboxRepo
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
+        self._write_lock = write_lock
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
         self.session = session = self._session_factory()
         self.updates = SqlInboundRepo(session)
         self.people = SqlPeopleRepo(session)
@@ -70,6 +75,8 @@ class SqlUnitOfWork:
             await self.session.rollback()
         finally:
             await self.session.close()
+            if self._write_lock is not None:
+                self._write_lock.release()
         if isinstance(exc, BaseException):
             translated = translate_error(exc)
             if translated is not None:
@@ -91,4 +98,8 @@ class SqlUnitOfWork:
 def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
     """A factory of units of work on `engine` (the core's UnitOfWorkFactory)."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        # SQLite has one writer at a time and every transaction here begins IMMEDIATE: queueing
+        # them in the process is cheaper than SQLite's sleeping busy handler.
+        return partial(SqlUnitOfWork, sessions, asyncio.Lock())
     return partial(SqlUnitOfWork, sessions)

@@ -12,7 +12,7 @@ READ_TIMEOUT = 10.0
 WRITE_TIMEOUT = 10.0
 POOL_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 30.0
-POOL_SIZE = 32
+POOL_SIZE = 8  # each send checks every pooled connection; a small pool costs less CPU
 
 
 def make_bot(token: str, base_url: str, base_file_url: str) -> Bot:

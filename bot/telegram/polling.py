@@ -66,16 +66,46 @@ async def poll_updates(
         await _retrying(lambda: bot.delete_webhook(drop_pending_updates=False), stop, backoff, "deleteWebhook")
         while not stop.is_set():
             updates = await _retrying(lambda: _fetch(bot, offset, timeout), stop, backoff, "getUpdates")
-            for update in updates:
-                if isinstance(update, Unparseable):
-                    log.error("skipping an update PTB cannot parse update=%s kinds=%s", update.update_id, update.kinds)
-                else:
-                    await _handle_until_done(update, bot, handle, bot_id, max_file_bytes, stop, backoff)
+            await _handle_batch(updates, bot, handle, bot_id, max_file_bytes, stop, (min_backoff, max_backoff))
+            if updates:
                 # max(): a re-delivered older update must not move the offset back
-                offset = max(offset or 0, update.update_id + 1)
+                offset = max(offset or 0, max(update.update_id for update in updates) + 1)
     except _Stopped:
         pass
+    await asyncio.gather(*_callback_answers, return_exceptions=True)
     await _confirm(bot, offset)
+
+
+_callback_answers: set[asyncio.Task[None]] = set()
+
+
+def _chat_key(update: Update | Unparseable) -> object:
+    """Updates of one chat keep their order; different chats are handled side by side."""
+    if isinstance(update, Unparseable) or update.effective_chat is None:
+        return ("update", update.update_id)
+    return update.effective_chat.id
+
+
+async def _handle_batch(updates: list[Update | Unparseable], bot: Bot, handle: Handle, bot_id: str,
+                        max_file_bytes: int, stop: asyncio.Event, backoff: tuple[float, float]) -> None:
+    """Handle one getUpdates batch: each chat's updates in order, chats concurrently. The
+    offset moves past the batch only when every update in it has committed."""
+    by_chat: dict[object, list[Update | Unparseable]] = {}
+    for update in updates:
+        by_chat.setdefault(_chat_key(update), []).append(update)
+
+    async def chat_in_order(chat_updates: list[Update | Unparseable]) -> None:
+        chat_backoff = Backoff(*backoff)
+        for update in chat_updates:
+            if isinstance(update, Unparseable):
+                log.error("skipping an update PTB cannot parse update=%s kinds=%s", update.update_id, update.kinds)
+                continue
+            await _handle_until_done(update, bot, handle, bot_id, max_file_bytes, stop, chat_backoff)
+
+    results = await asyncio.gather(*(chat_in_order(chat) for chat in by_chat.values()), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _fetch(bot: Bot, offset: int | None, timeout: int) -> list[Update | Unparseable]:
@@ -112,7 +142,10 @@ async def _handle_until_done(update: Update, bot: Bot, handle: Handle, bot_id: s
 
     await _retrying(once, stop, backoff, f"update {update.update_id}")
     if update.callback_query is not None:
-        await answer_callback(bot, update.callback_query.id)
+        # Stops the button's spinner; the user's answer is already stored, so do not wait.
+        task = asyncio.ensure_future(answer_callback(bot, update.callback_query.id))
+        _callback_answers.add(task)
+        task.add_done_callback(_callback_answers.discard)
 
 
 async def _retrying(call: Callable[[], Awaitable[T]], stop: asyncio.Event, backoff: Backoff, what: str) -> T:
