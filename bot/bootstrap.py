@@ -53,5 +53,6 @@ def build(settings: Settings, *, clock: Clock | None = None, translator: Transla
     translator = translator or CatalogTranslator()
     channels: dict[str, Channel] = {}
     sender = OutboxSender(uow_factory, channels, clock)
-    dispatcher = Dispatcher(uow_factory, translator, clock, core_config(settings), on_commit=sender.kick)
+    dispatcher = Dispatcher(uow_factory, translator, clock, core_config(settings), on_commit=sender.kick,
+                            deliver=sender.deliver_claimed, lease_seconds=sender.lease_seconds)
     return Container(settings, engine, uow_factory, translator, clock, dispatcher, sender, channels)

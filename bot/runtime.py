@@ -134,6 +134,10 @@ async def _shutdown(container, runner, scheduler, tasks, sender_task, telegram_b
     scheduler.shutdown(wait=False)
     sender_task.cancel()
     await asyncio.gather(sender_task, return_exceptions=True)
+    try:
+        await asyncio.wait_for(container.sender.idle(), timeout=10)
+    except Exception:  # noqa: BLE001 - unmarked rows are sent again after restart
+        log.exception("outbox did not settle before shutdown")
     if telegram_bot is not None:
         try:
             await telegram_bot.shutdown()

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from handlers import services
 from handlers.i18n import normalise_language
+from handlers.domain.model import OutboxMessage
 from handlers.messages import Inbound, Outgoing
 from handlers.ports import Clock, ConcurrencyConflict, DuplicateUpdate, Translator, UnitOfWork, UnitOfWorkFactory
 from handlers.services import Conversation, CoreConfig, WardCache
@@ -30,6 +31,9 @@ class Dispatcher:
     clock: Clock
     config: CoreConfig = field(default_factory=CoreConfig)
     on_commit: Callable[[], None] = lambda: None  # wakes the outbox sender
+    # When set, replies are stored already leased to this process and handed over after commit.
+    deliver: Callable[[list[OutboxMessage]], None] | None = None
+    lease_seconds: int = 120
     wards: WardCache = field(default_factory=WardCache)
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
@@ -37,38 +41,46 @@ class Dispatcher:
         """Handle one update; returns after commit. Raises only when storage fails."""
         async with self._lock_for(inbound):
             try:
-                await self._handle_with_retries(inbound)
+                leased, unleased = await self._handle_with_retries(inbound)
             except DuplicateUpdate:
                 log.info("duplicate update platform=%s update=%s", inbound.platform, inbound.update_id)
                 return
-            self.on_commit()
+            if leased and self.deliver is not None:
+                self.deliver(leased)
+            if unleased:
+                self.on_commit()
 
-    async def _handle_with_retries(self, inbound: Inbound) -> None:
+    async def _handle_with_retries(self, inbound: Inbound) -> tuple[list[OutboxMessage], int]:
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
-                await self._handle_once(inbound, failed=None)
-                return
+                return await self._handle_once(inbound, failed=None)
             except (DuplicateUpdate, ConcurrencyConflict) as error:
                 if isinstance(error, DuplicateUpdate):
                     raise
                 log.info("conflict, retrying platform=%s update=%s attempt=%d", inbound.platform, inbound.update_id, attempt + 1)
             except Exception as error:  # noqa: BLE001 - a bug must not block the queue
                 log.exception("update failed platform=%s update=%s", inbound.platform, inbound.update_id)
-                await self._handle_once(inbound, failed=error)
-                return
+                return await self._handle_once(inbound, failed=error)
         raise ConcurrencyConflict(f"update {inbound.update_id} kept conflicting")
 
-    async def _handle_once(self, inbound: Inbound, failed: Exception | None) -> None:
+    async def _handle_once(self, inbound: Inbound, failed: Exception | None) -> tuple[list[OutboxMessage], int]:
         """One transaction: record the update (a twin raises DuplicateUpdate here), run the use
-        case (or apologise), enqueue the replies, commit."""
+        case (or apologise), store the replies, commit. Returns the replies leased to us and
+        how many wait for the sweep."""
         now = self.clock.now()
+        lease = self.lease_seconds if self.deliver is not None else None
+        leased: list[OutboxMessage] = []
         async with self.uow_factory() as uow:
             await uow.updates.record(inbound.platform, inbound.bot_id, inbound.update_id, now)
             conv = await self._conversation(uow, inbound, now)
             replies = services.apology(conv) if failed is not None else await self._route(conv)
             for outgoing in replies:
-                await uow.outbox.add(outgoing, now)
+                row_id = await uow.outbox.add(outgoing, now, lease)
+                if lease is not None and outgoing.dedupe_key is None:
+                    leased.append(OutboxMessage(row_id, outgoing.channel, outgoing.chat_id, outgoing.reply.to_payload(),
+                                                None, attempts=1, ephemeral=outgoing.ephemeral, urgent=outgoing.urgent))
             await uow.commit()
+        return leased, len(replies) - len(leased)
 
     async def _conversation(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Conversation:
         person = None

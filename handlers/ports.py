@@ -76,7 +76,8 @@ class CaseRepo(Protocol):
 
 
 class OutboxRepo(Protocol):
-    async def add(self, message: Outgoing, now: datetime) -> int: ...
+    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None) -> int:
+        """With `lease_seconds` (and no dedupe key) the row is stored already claimed."""
     async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
         """Pending rows due by `now`, leased so another worker skips them until the lease ends."""
     async def mark_sent(self, message_id: int, now: datetime) -> None: ...

@@ -240,11 +240,15 @@ class SqlOutboxRepo:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    async def add(self, message: Outgoing, now: datetime) -> int:
-        """One row per message; a repeated dedupe_key returns the existing row's id."""
+    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None) -> int:
+        """One row per message; a repeated dedupe_key returns the existing row's id. With
+        `lease_seconds` (no dedupe key) the row is stored already claimed by the caller."""
+        leased = lease_seconds is not None and message.dedupe_key is None
         values = {
             "channel": message.channel, "chat_id": message.chat_id, "payload": message.reply.to_payload(),
-            "dedupe_key": message.dedupe_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
+            "dedupe_key": message.dedupe_key, "status": "sending" if leased else "pending",
+            "attempts": 1 if leased else 0, "next_attempt_at": now,
+            "lease_until": now + timedelta(seconds=lease_seconds) if leased else None,
             "ephemeral": message.ephemeral, "urgent": message.urgent, "extra": dict(message.extra),
             "created_at": now,
         }

@@ -46,7 +46,8 @@ class Harness:
         self.uow_factory = uow_factory
         self.telegram = RecordingChannel("telegram")
         self.sender = OutboxSender(uow_factory, {"telegram": self.telegram}, self.clock)
-        self.dispatcher = Dispatcher(uow_factory, TRANSLATOR, self.clock, config)
+        self.dispatcher = Dispatcher(uow_factory, TRANSLATOR, self.clock, config,
+                                     deliver=self.sender.deliver_claimed, lease_seconds=self.sender.lease_seconds)
         self.ids = itertools.count(1)
 
     async def send(self, user="100", chat_type="private", **fields) -> Inbound:
@@ -58,7 +59,8 @@ class Harness:
 
     async def deliver(self, inbound):
         await self.dispatcher.handle(inbound)
-        while await self.sender.drain_once():
+        await self.sender.idle()  # replies of the update, sent directly
+        while await self.sender.drain_once():  # the rest (alerts), through the sweep
             pass
 
     def replies(self, chat="100"):
@@ -130,6 +132,7 @@ async def test_consent_then_full_report(harness):
     assert CODE.search(text), text
     assert await harness.count("cases") == 1
     assert await harness.count("form_sessions") == 0
+    assert await harness.count("outbox where status <> 'sent'") == 0
     await harness.send(text="/status")
     assert CODE.search(harness.last().text).group() == CODE.search(text).group()
     assert "Land" in harness.last().text and "Received" in harness.last().text

@@ -120,3 +120,35 @@ async def test_transient_errors_back_off(uow_factory):
     await sender.drain_once()
     assert len(calls) == 3
     assert await status_of(uow_factory) == [("a", "sent")]
+
+
+async def test_rows_stored_leased_wait_for_their_lease_then_the_sweep_sends_them(uow_factory):
+    """A process that stored replies leased to itself and died: they go out after the lease."""
+    clock, channel = Clock(), Channel()
+    sender = OutboxSender(uow_factory, {"web": channel}, clock)
+    async with uow_factory() as uow:
+        await uow.outbox.add(Outgoing("web", "a", Reply("hello")), START, lease_seconds=120)
+        await uow.commit()
+    assert await sender.drain_once() == 0
+    clock.current += timedelta(seconds=121)
+    assert await sender.drain_once() == 1
+    assert channel.sent == [("a", "hello")]
+    assert await status_of(uow_factory) == [("a", "sent")]
+
+
+async def test_direct_delivery_keeps_chat_order_and_marks_rows_sent(uow_factory):
+    from handlers.domain.model import OutboxMessage
+
+    clock, channel = Clock(), Channel()
+    sender = OutboxSender(uow_factory, {"web": channel}, clock)
+    leased = []
+    async with uow_factory() as uow:
+        for text in ("1", "2", "3"):
+            row_id = await uow.outbox.add(Outgoing("web", "a", Reply(text)), START, lease_seconds=120)
+            leased.append(OutboxMessage(row_id, "web", "a", Reply(text).to_payload(), None, attempts=1))
+        await uow.commit()
+    sender.deliver_claimed(leased[:1])
+    sender.deliver_claimed(leased[1:])
+    await sender.idle()
+    assert channel.sent == [("a", "1"), ("a", "2"), ("a", "3")]
+    assert await status_of(uow_factory) == [("a", "sent")] * 3
