@@ -32,7 +32,15 @@ def configure_logging(settings: Settings) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("telegram.Bot").addFilter(redact_raw_updates)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def redact_raw_updates(record: logging.LogRecord) -> bool:
+    """PTB logs the raw updates it cannot parse; they may hold a reporter's identity."""
+    if "Received data" in str(record.msg):
+        record.msg, record.args = "Error while parsing updates (raw data withheld)", ()
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
