@@ -16,6 +16,7 @@ from datetime import datetime
 from handlers import services
 from handlers.i18n import normalise_language
 from handlers.domain.model import OutboxMessage
+from handlers.locks import KeyedLocks
 from handlers.messages import Inbound, Outgoing
 from handlers.ports import Clock, ConcurrencyConflict, DuplicateUpdate, Translator, UnitOfWork, UnitOfWorkFactory
 from handlers.services import Conversation, CoreConfig, WardCache
@@ -35,7 +36,7 @@ class Dispatcher:
     deliver: Callable[[list[OutboxMessage]], None] | None = None
     lease_seconds: int = 120
     wards: WardCache = field(default_factory=WardCache)
-    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    _locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     async def handle(self, inbound: Inbound) -> None:
         """Handle one update; returns after commit. Raises only when storage fails."""
@@ -98,10 +99,4 @@ class Dispatcher:
 
     def _lock_for(self, inbound: Inbound) -> asyncio.Lock:
         """Updates of one chat are handled one after another within this process."""
-        key = (inbound.platform, inbound.chat_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            if len(self._locks) > 10_000:
-                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
+        return self._locks((inbound.platform, inbound.chat_id))

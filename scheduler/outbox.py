@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers.domain.model import OutboxMessage
+from handlers.locks import KeyedLocks
 from handlers.ports import Channel, Clock, PermanentFailure, RetryLater, UnitOfWorkFactory
 
 log = logging.getLogger("hoagiai.outbox")
@@ -43,7 +44,7 @@ class OutboxSender:
     idle_seconds: float = 2.0
     concurrency: int = 8
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _chat_locks: dict[ChatKey, asyncio.Lock] = field(default_factory=dict)
+    _chat_locks: KeyedLocks = field(default_factory=KeyedLocks)
     _waiting_until: dict[ChatKey, datetime] = field(default_factory=dict)
     _sent: list[int] = field(default_factory=list)
     _flushing: bool = False
@@ -108,7 +109,7 @@ class OutboxSender:
         limit = asyncio.Semaphore(self.concurrency)
 
         async def deliver_chat(key: ChatKey, chat_messages: list[OutboxMessage]) -> None:
-            async with limit, self._lock(key):
+            async with limit, self._chat_locks(key):
                 await self._deliver_in_order(key, chat_messages)
 
         try:
@@ -173,14 +174,6 @@ class OutboxSender:
                     await uow.commit()
         finally:
             self._flushing = False
-
-    def _lock(self, key: ChatKey) -> asyncio.Lock:
-        lock = self._chat_locks.get(key)
-        if lock is None:
-            if len(self._chat_locks) > 10_000:
-                self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked()}
-            lock = self._chat_locks[key] = asyncio.Lock()
-        return lock
 
     async def _mark_failed(self, message: OutboxMessage, reason: str) -> None:
         async with self.uow_factory() as uow:
