@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +43,21 @@ PEOPLE = PersonRow.__table__
 IDENTITIES = IdentityRow.__table__
 FORMS = FormSessionRow.__table__
 OUTBOX = OutboxRow.__table__
+
+# Built once: building a statement costs more CPU than running it on SQLite.
+RECORD_UPDATE = insert(INBOUND)
+PERSON_BY_IDENTITY = (
+    select(PEOPLE.c.id, PEOPLE.c.language, PEOPLE.c.consent_at, PEOPLE.c.consent_version)
+    .join(IDENTITIES, IDENTITIES.c.person_id == PEOPLE.c.id)
+    .where(IDENTITIES.c.platform == bindparam("platform"), IDENTITIES.c.external_id == bindparam("external_id"),
+           PEOPLE.c.deleted_at.is_(None))
+)
+FORM_OF_PERSON = select(FORMS).where(FORMS.c.person_id == bindparam("wanted_person_id"))
+FORM_UPDATE = (
+    update(FORMS)
+    .where(FORMS.c.id == bindparam("wanted_id"), FORMS.c.version == bindparam("wanted_version"))
+)
+OUTBOX_INSERT = insert(OUTBOX).returning(OUTBOX.c.id)
 
 
 def is_duplicate_update(error: IntegrityError) -> bool:
@@ -79,9 +94,9 @@ class SqlInboundRepo:
 
     async def record(self, platform: str, bot_id: str, update_id: str, at: datetime) -> None:
         """Insert and flush now, so a twin fails before any other effect is written."""
-        statement = insert(INBOUND).values(platform=platform, bot_id=bot_id, update_id=update_id, received_at=at)
+        params = {"platform": platform, "bot_id": bot_id, "update_id": update_id, "received_at": at}
         try:
-            await self.session.execute(statement)
+            await self.session.execute(RECORD_UPDATE, params)
         except IntegrityError as error:
             if is_duplicate_update(error):
                 raise DuplicateUpdate(f"{platform}/{bot_id}/{update_id}") from error
@@ -98,13 +113,8 @@ class SqlPeopleRepo:
         self.session = session
 
     async def by_identity(self, platform: str, external_id: str) -> Person | None:
-        query = (
-            select(PEOPLE.c.id, PEOPLE.c.language, PEOPLE.c.consent_at, PEOPLE.c.consent_version)
-            .join(IDENTITIES, IDENTITIES.c.person_id == PEOPLE.c.id)
-            .where(IDENTITIES.c.platform == platform, IDENTITIES.c.external_id == external_id,
-                   PEOPLE.c.deleted_at.is_(None))
-        )
-        row = (await self.session.execute(query)).first()
+        params = {"platform": platform, "external_id": external_id}
+        row = (await self.session.execute(PERSON_BY_IDENTITY, params)).first()
         return _person(row) if row else None
 
     async def create(
@@ -156,7 +166,7 @@ class SqlFormRepo:
 
     async def active(self, person_id: int) -> FormSession | None:
         """The person's form, expired or not: the caller tells the user it expired."""
-        row = (await self.session.execute(select(FORMS).where(FORMS.c.person_id == person_id))).first()
+        row = (await self.session.execute(FORM_OF_PERSON, {"wanted_person_id": person_id})).first()
         return _form(row) if row else None
 
     async def save(self, session: FormSession) -> FormSession:
@@ -175,12 +185,8 @@ class SqlFormRepo:
             async with conflict_on_unique_violation():  # another update opened a form first
                 session.id = (await self.session.execute(statement)).scalar_one()
             return session
-        statement = (
-            update(FORMS)
-            .where(FORMS.c.id == session.id, FORMS.c.version == session.version)
-            .values(**values, version=session.version + 1)
-        )
-        result = await self.session.execute(statement)
+        params = {**values, "version": session.version + 1, "wanted_id": session.id, "wanted_version": session.version}
+        result = await self.session.execute(FORM_UPDATE, params)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrencyConflict(f"form session {session.id} changed (version {session.version})")
         session.version += 1
@@ -260,8 +266,7 @@ class SqlOutboxRepo:
             "created_at": now,
         }
         if message.dedupe_key is None:
-            statement = insert(OUTBOX).values(**values).returning(OUTBOX.c.id)
-            return (await self.session.execute(statement)).scalar_one()
+            return (await self.session.execute(OUTBOX_INSERT, values)).scalar_one()
         dialect_insert = pg_insert if self._dialect() == "postgresql" else sqlite_insert
         statement = (
             dialect_insert(OutboxRow).values(**values)
