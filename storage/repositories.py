@@ -46,9 +46,12 @@ OUTBOX = OutboxRow.__table__
 
 # Built once: building a statement costs more CPU than running it on SQLite.
 RECORD_UPDATE = insert(INBOUND)
+# The person with their open form, if any: every update needs both, so one round trip.
 PERSON_BY_IDENTITY = (
-    select(PEOPLE.c.id, PEOPLE.c.language, PEOPLE.c.consent_at, PEOPLE.c.consent_version)
+    select(PEOPLE.c.id, PEOPLE.c.language, PEOPLE.c.consent_at, PEOPLE.c.consent_version,
+           *(column.label(f"form_{column.name}") for column in FORMS.c))
     .join(IDENTITIES, IDENTITIES.c.person_id == PEOPLE.c.id)
+    .outerjoin(FORMS, FORMS.c.person_id == PEOPLE.c.id)
     .where(IDENTITIES.c.platform == bindparam("platform"), IDENTITIES.c.external_id == bindparam("external_id"),
            PEOPLE.c.deleted_at.is_(None))
 )
@@ -109,13 +112,17 @@ class SqlInboundRepo:
 
 
 class SqlPeopleRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, prefetched_forms: dict[int, FormSession | None] | None = None) -> None:
         self.session = session
+        self.prefetched_forms = {} if prefetched_forms is None else prefetched_forms
 
     async def by_identity(self, platform: str, external_id: str) -> Person | None:
         params = {"platform": platform, "external_id": external_id}
         row = (await self.session.execute(PERSON_BY_IDENTITY, params)).first()
-        return _person(row) if row else None
+        if row is None:
+            return None
+        self.prefetched_forms[row.id] = _form(_Prefixed(row, "form_")) if row.form_id is not None else None
+        return _person(row)
 
     async def create(
         self, *, platform: str, external_id: str, display_name: str | None,
@@ -161,11 +168,14 @@ class SqlUnitRepo:
 
 
 class SqlFormRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, prefetched: dict[int, FormSession | None] | None = None) -> None:
         self.session = session
+        self.prefetched = {} if prefetched is None else prefetched  # filled by people.by_identity
 
     async def active(self, person_id: int) -> FormSession | None:
         """The person's form, expired or not: the caller tells the user it expired."""
+        if person_id in self.prefetched:
+            return self.prefetched.pop(person_id)
         row = (await self.session.execute(FORM_OF_PERSON, {"wanted_person_id": person_id})).first()
         return _form(row) if row else None
 
@@ -180,6 +190,7 @@ class SqlFormRepo:
             "answers": session.answers, "platform": session.platform, "chat_id": session.chat_id,
             "expires_at": session.expires_at, "created_at": session.created_at, "updated_at": session.updated_at,
         }
+        self.prefetched.pop(session.person_id, None)
         if session.id is None:
             statement = insert(FORMS).values(**values, version=session.version).returning(FORMS.c.id)
             async with conflict_on_unique_violation():  # another update opened a form first
@@ -193,6 +204,7 @@ class SqlFormRepo:
         return session
 
     async def delete(self, session_id: int) -> None:
+        self.prefetched.clear()
         await self.session.execute(
             delete(FormSessionRow).where(FormSessionRow.id == session_id).execution_options(**NO_SYNC)
         )
@@ -373,6 +385,16 @@ def _person(row: Any) -> Person:
 
 def _unit(row: UnitRow) -> Unit:
     return Unit(id=row.id, code=row.code, name=row.name, kind=row.kind, parent_id=row.parent_id)
+
+
+class _Prefixed:
+    """Reads `row.<prefix><name>` as `.name`: a form's columns inside a joined row."""
+
+    def __init__(self, row: Any, prefix: str) -> None:
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, self._prefix + name)
 
 
 def _form(row: Any) -> FormSession:

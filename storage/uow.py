@@ -62,9 +62,10 @@ class SqlUnitOfWork:
             await self._write_lock.acquire()
         self.session = session = self._session_factory()
         self.updates = SqlInboundRepo(session)
-        self.people = SqlPeopleRepo(session)
+        prefetched_forms: dict = {}  # people.by_identity loads the open form with the person
+        self.people = SqlPeopleRepo(session, prefetched_forms)
         self.units = SqlUnitRepo(session)
-        self.forms = SqlFormRepo(session)
+        self.forms = SqlFormRepo(session, prefetched_forms)
         self.cases = SqlCaseRepo(session)
         self.outbox = SqlOutboxRepo(session)
         return self

@@ -477,3 +477,32 @@ async def test_naive_datetimes_are_refused(uow_factory):
     with pytest.raises(Exception, match="naive datetime"):
         async with uow_factory() as uow:
             await uow.updates.record("telegram", "1", "naive", datetime(2026, 1, 1))
+
+
+async def test_person_lookup_brings_the_open_form_and_it_stays_correct(uow_factory):
+    """by_identity loads the open form in the same query; active() must still be right after
+    the form is saved or deleted in the same transaction."""
+    from datetime import datetime, timedelta, timezone
+
+    from handlers.domain.model import FormSession
+
+    now = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+    async with uow_factory() as uow:
+        person = await uow.people.create(platform="web", external_id="pf", display_name=None,
+                                         language="vi", consent_version="v", now=now)
+        await uow.forms.save(FormSession(None, person.id, "dispute", "field", {"_t": "a", "k": "đ"},
+                                         now + timedelta(hours=1), now, now))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.people.by_identity("web", "pf")).id == person.id
+        form = await uow.forms.active(person.id)
+        assert form.answers == {"_t": "a", "k": "đ"} and form.expires_at == now + timedelta(hours=1)
+        form.step = "group"
+        await uow.forms.save(form)
+        assert (await uow.forms.active(person.id)).step == "group"
+        await uow.forms.delete(form.id)
+        assert await uow.forms.active(person.id) is None
+        await uow.commit()
+    async with uow_factory() as uow:
+        await uow.people.by_identity("web", "pf")
+        assert await uow.forms.active(person.id) is None
