@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from handlers import services
-from handlers.i18n import normalise_language
 from handlers.domain.model import OutboxMessage
+from handlers.i18n import normalise_language
 from handlers.locks import KeyedLocks
 from handlers.messages import Inbound, Outgoing
 from handlers.ports import Clock, ConcurrencyConflict, DuplicateUpdate, Translator, UnitOfWork, UnitOfWorkFactory
@@ -55,9 +55,9 @@ class Dispatcher:
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 return await self._handle_once(inbound, failed=None)
-            except (DuplicateUpdate, ConcurrencyConflict) as error:
-                if isinstance(error, DuplicateUpdate):
-                    raise
+            except DuplicateUpdate:
+                raise
+            except ConcurrencyConflict:
                 log.info("conflict, retrying platform=%s update=%s attempt=%d", inbound.platform, inbound.update_id, attempt + 1)
             except Exception as error:  # noqa: BLE001 - a bug must not block the queue
                 log.exception("update failed platform=%s update=%s", inbound.platform, inbound.update_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from handlers.forms.dispute import DISPUTE_FORM
 from handlers.forms.engine import FormContext, FormSpec
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.messages import Choice, FileRef, Inbound, Outgoing, Reply
-from handlers.ports import Clock, Translator, UnitOfWork
+from handlers.ports import Translator, UnitOfWork
 
 log = logging.getLogger("hoagiai.services")
 
@@ -117,7 +117,7 @@ async def accept_consent(conv: Conversation, lang: str) -> list[Outgoing]:
 
 
 def _with_person(conv: Conversation, person: Person) -> Conversation:
-    return Conversation(conv.inbound, conv.uow, conv.t, conv.now, conv.config, person, person.language, conv.wards)
+    return replace(conv, person=person, lang=person.language)
 
 
 # --- after consent --------------------------------------------------------------------------
