@@ -333,10 +333,7 @@ class SqlOutboxRepo:
         await self.session.execute(
             update(OUTBOX).where(OUTBOX.c.id.in_(message_ids)).values(status="sent", sent_at=now, lease_until=None)
         )
-        await self.session.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(message_ids), OUTBOX.c.ephemeral.is_(True))
-            .values(chat_id=None, payload=None)
-        )
+        await self._scrub_ephemeral(message_ids)
 
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         await self._set(message_id, status="pending", next_attempt_at=next_attempt_at, lease_until=None,
@@ -356,18 +353,18 @@ class SqlOutboxRepo:
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         """Given up: the row stays for inspection, but a pre-consent message is scrubbed too."""
         await self._set(message_id, status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])
-        await self._scrub_if_ephemeral(message_id)
+        await self._scrub_ephemeral([message_id])
 
     async def _set(self, message_id: int, **values: Any) -> None:
         await self.session.execute(
             update(OutboxRow).where(OutboxRow.id == message_id).values(**values).execution_options(**NO_SYNC)
         )
 
-    async def _scrub_if_ephemeral(self, message_id: int) -> None:
-        """Privacy: pre-consent messages are not kept once they left."""
+    async def _scrub_ephemeral(self, message_ids: list[int]) -> None:
+        """Privacy: pre-consent messages are not kept once they left (or were given up)."""
         await self.session.execute(
-            update(OutboxRow).where(OutboxRow.id == message_id, OutboxRow.ephemeral.is_(True))
-            .values(chat_id=None, payload=None).execution_options(**NO_SYNC)
+            update(OUTBOX).where(OUTBOX.c.id.in_(message_ids), OUTBOX.c.ephemeral.is_(True))
+            .values(chat_id=None, payload=None)
         )
 
 
