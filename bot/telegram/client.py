@@ -4,7 +4,8 @@ server or a test fake). Only the client is used; updates are fetched by our own 
 from __future__ import annotations
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
+
+from bot.telegram.transport import AiohttpRequest
 
 # Ordinary calls: fail fast so the outbox sender can retry with backoff.
 CONNECT_TIMEOUT = 5.0
@@ -12,17 +13,17 @@ READ_TIMEOUT = 10.0
 WRITE_TIMEOUT = 10.0
 POOL_TIMEOUT = 5.0
 MEDIA_WRITE_TIMEOUT = 30.0
-POOL_SIZE = 8  # each send checks every pooled connection; a small pool costs less CPU
+POOL_SIZE = 8  # concurrent Bot API calls; the outbox sender sends one chat's messages in order
 
 
 def make_bot(token: str, base_url: str, base_file_url: str) -> Bot:
     """A `Bot` with its own connection pool for getUpdates, so a long poll never holds up sends."""
-    request = HTTPXRequest(
+    request = AiohttpRequest(
         connection_pool_size=POOL_SIZE, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
         write_timeout=WRITE_TIMEOUT, pool_timeout=POOL_TIMEOUT, media_write_timeout=MEDIA_WRITE_TIMEOUT,
     )
     # PTB adds the long-poll `timeout` to this read timeout for each getUpdates call.
-    updates_request = HTTPXRequest(
+    updates_request = AiohttpRequest(
         connection_pool_size=1, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
         write_timeout=WRITE_TIMEOUT, pool_timeout=POOL_TIMEOUT,
     )
