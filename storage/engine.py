@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,22 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; nothing connects until first use."""
+def create_engine(url: str, *, sqlite_foreign_keys: bool = True) -> AsyncEngine:
+    """An engine for `url`; nothing connects until first use.
+
+    Migrations turn SQLite's foreign keys off: rebuilding a referenced table (Alembic's batch
+    mode) would otherwise fail, and the pragma cannot change inside a transaction. They check
+    the keys themselves afterwards (storage/migrate.py).
+    """
     if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, sqlite_foreign_keys)
     return create_async_engine(
         url, json_serializer=_json_dumps,
         pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800,
     )
 
 
-def _sqlite_engine(url: str) -> AsyncEngine:
+def _sqlite_engine(url: str, foreign_keys: bool) -> AsyncEngine:
     database = make_url(url).database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -42,16 +48,17 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     # Transactional Modes"): take BEGIN away from the driver and emit it ourselves.
     # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers wait
     # (busy_timeout) instead of failing with "database is locked" on lock upgrade.
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    pragmas = SQLITE_PRAGMAS if foreign_keys else tuple(p.replace("=ON", "=OFF") for p in SQLITE_PRAGMAS)
+    event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, pragmas))
     event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _on_sqlite_connect(pragmas: tuple[str, ...], dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.isolation_level = None  # the driver no longer emits BEGIN
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
     finally:
         cursor.close()

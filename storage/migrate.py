@@ -36,15 +36,19 @@ def known_revisions() -> set[str]:
     return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-async def upgrade(url: str) -> None:
-    """Migrate the database at `url` to the newest revision, in one transaction."""
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision` (the newest by default), in one transaction."""
     config = alembic_config(url)
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:  # raising rolls the whole upgrade back
+                raise RuntimeError(f"migration left {len(broken)} broken foreign keys, e.g. {broken[0]}")
 
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(run)

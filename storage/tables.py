@@ -6,7 +6,7 @@ Repositories turn rows into the dataclasses of `handlers.domain.model`; nothing 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -38,7 +39,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-UNIT_KINDS = ("commune", "group", "department")
+UNIT_KINDS = ("commune", "group", "department", "team")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -87,6 +88,8 @@ class UnitRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    function: Mapped[str | None] = mapped_column(String(32))  # a department's job: police, culture, ...
+    settings: Mapped[dict[str, Any] | None] = mapped_column(json_type(nullable=True))  # a ward's routing
 
 
 class PersonRow(Base):
@@ -98,6 +101,9 @@ class PersonRow(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # the ward file's key for staff
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class IdentityRow(Base):
@@ -117,10 +123,11 @@ class MembershipRow(Base):
     __table_args__ = (UniqueConstraint("person_id", "unit_id", "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16), default="invite", server_default="invite")  # or "import"
 
 
 class CaseRow(Base):
@@ -148,10 +155,17 @@ class CaseRow(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(20), default="")
-    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    assigned_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     intervention: Mapped[str | None] = mapped_column(Text)
+    transfer_to: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
+    mediation_record: Mapped[dict[str, Any] | None] = mapped_column(json_type(nullable=True))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    closed_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer)
@@ -185,6 +199,63 @@ class AttachmentRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mime_type: Mapped[str | None] = mapped_column(String(100))
     file_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class InviteRow(Base):
+    """A one-time code (only its SHA-256 is kept) that grants a role in a unit."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))  # an imported person
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+
+class CasePartyRow(Base):
+    __tablename__ = "case_parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # applicant, respondent, witness, other
+    contact: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+
+
+class MediationSessionRow(Base):
+    __tablename__ = "mediation_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(Text)
+    mediators: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+
+
+class CommitmentRow(Base):
+    """What the parties promised in mediation, and the date to check it is kept."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    check_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime]
 
 
