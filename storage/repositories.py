@@ -166,6 +166,20 @@ class SqlUnitRepo:
         row = await self.session.get(UnitRow, unit_id)
         return _unit(row) if row else None
 
+    async def by_code(self, code: str) -> Unit | None:
+        row = await self.session.scalar(select(UnitRow).where(UnitRow.code == code))
+        return _unit(row) if row else None
+
+    async def of_kind(self, ward_id: int, kind: str) -> list[Unit]:
+        """The ward's departments or groups (its children), or its teams (children of its groups)."""
+        query = select(UnitRow).where(UnitRow.kind == kind)
+        if kind == "team":
+            groups = select(UnitRow.id).where(UnitRow.parent_id == ward_id, UnitRow.kind == "group")
+            query = query.where(UnitRow.parent_id.in_(groups))
+        else:
+            query = query.where(UnitRow.parent_id == ward_id)
+        return [_unit(row) for row in await self.session.scalars(query.order_by(UnitRow.sort_order, UnitRow.id))]
+
 
 class SqlFormRepo:
     def __init__(self, session: AsyncSession, prefetched: dict[int, FormSession | None] | None = None) -> None:
@@ -237,14 +251,14 @@ class SqlCaseRepo:
             update(CaseRow).where(CaseRow.id == row.id)
             .values(code=f"HG-{new.code_year}-{row.id:06d}").execution_options(synchronize_session="evaluate")
         )
-        return _case(row)
+        return case_from_row(row)
 
     async def for_reporter(self, person_id: int, limit: int = 20) -> list[Case]:
         query = (
             select(CaseRow).where(CaseRow.reporter_id == person_id)
             .order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(limit)
         )
-        return [_case(row) for row in await self.session.scalars(query)]
+        return [case_from_row(row) for row in await self.session.scalars(query)]
 
     async def add_event(
         self, case_id: int, *, actor_id: int | None, kind: str, data: dict[str, Any], at: datetime,
@@ -381,7 +395,8 @@ def _person(row: Any) -> Person:
 
 
 def _unit(row: UnitRow) -> Unit:
-    return Unit(id=row.id, code=row.code, name=row.name, kind=row.kind, parent_id=row.parent_id)
+    return Unit(id=row.id, code=row.code, name=row.name, kind=row.kind, parent_id=row.parent_id,
+                function=row.function, settings=dict(row.settings or {}))
 
 
 class _Prefixed:
@@ -402,12 +417,19 @@ def _form(row: Any) -> FormSession:
     )
 
 
-def _case(row: CaseRow) -> Case:
-    return Case(
-        id=row.id, code=row.code, kind=row.kind, field=row.field, status=row.status, step=row.step,
-        urgent=row.urgent, summary=row.summary, group_unit_id=row.group_unit_id, reporter_id=row.reporter_id,
-        created_at=row.created_at, updated_at=row.updated_at, version=row.version,
-    )
+CASE_FIELDS = (
+    "id", "code", "kind", "field", "status", "step", "urgent", "summary", "group_unit_id", "reporter_id",
+    "created_at", "updated_at", "version", "nature", "complexity", "people_count", "danger_now",
+    "commune_unit_id", "address", "lead_unit_id", "assignee_id", "assigned_unit_id", "intervention",
+    "transfer_to", "outcome", "mediation_record", "acknowledged_at", "acknowledged_by", "closed_at",
+    "reopen_count", "channel",
+)
+
+
+def case_from_row(row: Any) -> Case:
+    """A case from an ORM row or a Core row of the cases table."""
+    values = {name: getattr(row, name) for name in CASE_FIELDS}
+    return Case(**values, urgency_reasons=tuple(row.urgency_reasons or ()))
 
 
 def _outbox(row: Sequence[Any]) -> OutboxMessage:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from handlers.ports import ConcurrencyConflict, DuplicateUpdate
+from storage.case_work import SqlCaseWorkRepo
 from storage.repositories import (
     SqlCaseRepo,
     SqlFormRepo,
@@ -25,6 +26,7 @@ from storage.repositories import (
     SqlUnitRepo,
     is_duplicate_update,
 )
+from storage.staff import SqlStaffRepo
 
 # PostgreSQL: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -52,6 +54,8 @@ class SqlUnitOfWork:
     forms: SqlFormRepo
     cases: SqlCaseRepo
     outbox: SqlOutboxRepo
+    staff: SqlStaffRepo
+    casework: SqlCaseWorkRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
@@ -68,6 +72,8 @@ class SqlUnitOfWork:
         self.forms = SqlFormRepo(session, prefetched_forms)
         self.cases = SqlCaseRepo(session)
         self.outbox = SqlOutboxRepo(session)
+        self.staff = SqlStaffRepo(session)
+        self.casework = SqlCaseWorkRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

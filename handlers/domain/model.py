@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 # Fields of a dispute, in the order the form shows them (codes are stored; labels are in the catalogs).
@@ -37,8 +37,10 @@ class Unit:
     id: int
     code: str
     name: str
-    kind: str  # "commune" | "group" | "department"
+    kind: str  # "commune" | "group" | "department" | "team"
     parent_id: int | None = None
+    function: str | None = None  # a department's job (handlers.domain.roles.DEPARTMENT_FUNCTIONS)
+    settings: dict[str, Any] = field(default_factory=dict)  # a ward's: {"routing": {field: unit code}}
 
 
 @dataclass
@@ -86,6 +88,8 @@ class NewCase:
 
 @dataclass
 class Case:
+    """A case as the workflow and the screens see it (the reporter's contact is not here)."""
+
     id: int
     code: str
     kind: str
@@ -99,6 +103,29 @@ class Case:
     created_at: datetime
     updated_at: datetime
     version: int = 0
+    nature: str | None = None
+    complexity: str | None = None
+    people_count: int | None = None
+    danger_now: bool = False
+    urgency_reasons: tuple[str, ...] = ()
+    commune_unit_id: int | None = None
+    address: str | None = None
+    lead_unit_id: int | None = None
+    assignee_id: int | None = None
+    assigned_unit_id: int | None = None
+    intervention: str | None = None
+    transfer_to: str | None = None
+    outcome: str | None = None
+    mediation_record: dict[str, str] | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: int | None = None
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    channel: str = ""
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
 
 @dataclass
@@ -112,3 +139,86 @@ class OutboxMessage:
     ephemeral: bool = False
     urgent: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    id: int
+    case_id: int
+    actor_id: int | None
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Party:
+    id: int
+    name: str
+    role: str
+    contact: str | None
+
+
+@dataclass(frozen=True)
+class MediationSession:
+    id: int
+    held_on: date
+    place: str
+    mediators: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Commitment:
+    id: int
+    text: str
+    check_on: date
+    status: str
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """Which cases a list may show: all of them (police), or those of some units, never crime."""
+
+    everything: bool = False
+    group_ids: frozenset[int] = frozenset()
+    team_ids: frozenset[int] = frozenset()
+    department_ids: frozenset[int] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.group_ids or self.team_ids or self.department_ids)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """A case list's filter; None means any."""
+
+    assignee_id: int | None = None
+    status: str | None = None
+    urgent: bool | None = None
+    step: int | None = None
+    field: str | None = None
+    group_unit_id: int | None = None
+    open_only: bool = True
+
+
+@dataclass(frozen=True)
+class Invite:
+    id: int
+    role: str
+    unit_id: int
+    person_id: int | None
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to reach a person: one of their chat accounts."""
+
+    person_id: int
+    platform: str
+    chat_id: str
+    language: str
