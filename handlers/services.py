@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import casework, onboarding
+from handlers.domain.invites import looks_like_code
 from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person, Unit
 from handlers.domain.triage import assess_urgency
 from handlers.forms import engine
@@ -81,39 +83,55 @@ class Conversation:
 
 # --- before consent: nothing about the person is stored -------------------------------------
 
-def language_picker(conv: Conversation, key: str = "welcome") -> list[Outgoing]:
-    buttons = ((Choice(conv.t("language.name", "vi"), "lang:vi"), Choice(conv.t("language.name", "en"), "lang:en")),)
+def language_picker(conv: Conversation, key: str = "welcome", invite: str = "") -> list[Outgoing]:
+    """`invite`: a code from a deep link, carried through the consent buttons until accepted."""
+    tail = f":{invite}" if invite else ""
+    buttons = ((Choice(conv.t("language.name", "vi"), f"lang:vi{tail}"),
+                Choice(conv.t("language.name", "en"), f"lang:en{tail}")),)
     text = "\n\n".join(conv.t(key, lang) for lang in LANGUAGES)
     return [conv.say(text, buttons)]
 
 
-def consent_notice(conv: Conversation, lang: str) -> list[Outgoing]:
-    buttons = ((Choice(conv.t("consent.accept", lang), f"c:y:{lang}"), Choice(conv.t("consent.decline", lang), f"c:n:{lang}")),)
+def consent_notice(conv: Conversation, lang: str, invite: str = "") -> list[Outgoing]:
+    tail = f":{invite}" if invite else ""
+    buttons = ((Choice(conv.t("consent.accept", lang), f"c:y:{lang}{tail}"),
+                Choice(conv.t("consent.decline", lang), f"c:n:{lang}")),)
     return [conv.say(conv.t("consent.notice", lang), buttons)]
 
 
 async def before_consent(conv: Conversation) -> list[Outgoing]:
     data = conv.inbound.callback or ""
     parts = data.split(":")
-    if len(parts) == 2 and parts[0] == "lang" and parts[1] in LANGUAGES:
-        return consent_notice(conv, parts[1])
-    if len(parts) == 3 and parts[0] == "c" and parts[2] in LANGUAGES:
+    if parts[0] == "lang" and len(parts) in (2, 3) and parts[1] in LANGUAGES:
+        return consent_notice(conv, parts[1], _invite_part(parts, 2))
+    if parts[0] == "c" and len(parts) in (3, 4) and parts[2] in LANGUAGES:
         lang = parts[2]
         if parts[1] == "y":
-            return await accept_consent(conv, lang)
+            return await accept_consent(conv, lang, _invite_part(parts, 3))
         if parts[1] == "n":
             return [conv.say(conv.t("consent.declined", lang))]
-    return language_picker(conv)
+    command, argument = command_and_argument(conv.inbound)
+    return language_picker(conv, invite=argument if command == "start" and looks_like_code(argument) else "")
 
 
-async def accept_consent(conv: Conversation, lang: str) -> list[Outgoing]:
+def _invite_part(parts: list[str], index: int) -> str:
+    return parts[index] if len(parts) > index and looks_like_code(parts[index]) else ""
+
+
+async def accept_consent(conv: Conversation, lang: str, invite_code: str = "") -> list[Outgoing]:
     user = conv.inbound.user
+    if invite_code:
+        linked = await onboarding.link_new_account(conv, invite_code, lang, CONSENT_VERSION)
+        if linked is not None:
+            return linked
     person = await conv.uow.people.create(
         platform=user.platform, external_id=user.external_id, display_name=user.display_name,
         language=lang, consent_version=CONSENT_VERSION, now=conv.now,
     )
     conv = _with_person(conv, person)
-    return [conv.say(conv("consent.thanks") + "\n\n" + conv("menu.prompt"), menu_buttons(conv))]
+    if invite_code:
+        return await onboarding.redeem(conv, invite_code)
+    return await menu(conv, conv("consent.thanks"))
 
 
 def _with_person(conv: Conversation, person: Person) -> Conversation:
@@ -124,7 +142,8 @@ def _with_person(conv: Conversation, person: Person) -> Conversation:
 
 MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
-            "/cancel": "cancel", "/language": "language", "/menu": "start"}
+            "/cancel": "cancel", "/language": "language", "/menu": "start",
+            "/cases": "cases", "/case": "case", "/history": "history"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
@@ -134,20 +153,33 @@ def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
     )
 
 
-def menu(conv: Conversation, note: str | None = None) -> list[Outgoing]:
-    text = conv("menu.prompt") if note is None else f"{note}\n\n{conv('menu.prompt')}"
-    return [conv.say(text, menu_buttons(conv))]
+async def menu(conv: Conversation, note: str | None = None) -> list[Outgoing]:
+    """The resident's actions, then those of every other role the person holds."""
+    lines = [note] if note else []
+    buttons = menu_buttons(conv)
+    if conv.person is not None:
+        actor = await casework.actor_of(conv)
+        if actor.is_staff:
+            buttons = casework.staff_menu_rows(conv, actor) + buttons
+            lines.append(casework.roles_line(conv, actor) or "")
+    lines.append(conv("menu.prompt"))
+    return [conv.say("\n\n".join(line for line in lines if line), buttons)]
 
 
 def command_of(inbound: Inbound) -> str | None:
     """The command in a message ("/start@hoagiai_bot payload" -> "start"), or None."""
+    return command_and_argument(inbound)[0]
+
+
+def command_and_argument(inbound: Inbound) -> tuple[str | None, str]:
+    """("start", "payload") for "/start@hoagiai_bot payload"; menu buttons count as commands."""
     if inbound.callback is not None:
-        return MENU_ACTIONS.get(inbound.callback)
+        return MENU_ACTIONS.get(inbound.callback), ""
     text = (inbound.text or "").strip()
     if not text.startswith("/"):
-        return None
-    word = text.split()[0].split("@")[0].lower()
-    return COMMANDS.get(word, "unknown")
+        return None, ""
+    word, _, argument = text.partition(" ")
+    return COMMANDS.get(word.split("@")[0].lower(), "unknown"), argument.strip()
 
 
 async def after_consent(conv: Conversation) -> list[Outgoing]:
@@ -160,15 +192,25 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
 
     data = conv.inbound.callback
     if data is not None and data.startswith("lang:"):
-        return await change_language(conv, data.removeprefix("lang:"), session)
+        return await change_language(conv, data.removeprefix("lang:").split(":")[0], session)
     if data is not None and data.startswith("c:"):
-        return menu(conv, expired_note)  # consent was given already; an old notice was pressed
+        return await menu(conv, expired_note)  # consent was given already; an old notice was pressed
+    if data is not None and data.startswith(casework.PREFIX):
+        return await casework.handle_callback(conv, data)
 
-    command = command_of(conv.inbound)
+    command, argument = command_and_argument(conv.inbound)
+    if command == "start" and argument and looks_like_code(argument):
+        return await onboarding.redeem(conv, argument)
+    if command == "cases":
+        return await casework.cases_command(conv)
+    if command == "case":
+        return await casework.open_by_code(conv, argument)
+    if command == "history":
+        return await casework.history(conv, argument)
     if command == "cancel":
         return await cancel_form(conv, session)
     if command == "help":
-        return [conv.say(conv("help"))] + (await _resume(conv, session) if session else menu(conv))
+        return [conv.say(conv("help"))] + (await _resume(conv, session) if session else await menu(conv))
     if command == "language":
         return language_picker(conv, "language.choose")
     if command == "status":
@@ -178,16 +220,16 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
             return await _resume(conv, session, conv("form.already_open"))
         return await start_form(conv, DISPUTE_FORM.name)
     if command == "start":
-        return await _resume(conv, session, conv("form.resumed")) if session else menu(conv, expired_note)
+        return await _resume(conv, session, conv("form.resumed")) if session else await menu(conv, expired_note)
     if command == "unknown":
-        return [conv.say(conv("command.unknown"))] + (await _resume(conv, session) if session else menu(conv))
+        return [conv.say(conv("command.unknown"))] + (await _resume(conv, session) if session else await menu(conv))
 
     if session is not None:
         return await continue_form(conv, session)
     if data is not None:
         key = "form.button_stale" if data.startswith("f:") else "form.button_unknown"
-        return menu(conv, expired_note or conv(key))
-    return menu(conv, expired_note or conv("menu.not_understood"))
+        return await menu(conv, expired_note or conv(key))
+    return await menu(conv, expired_note or conv("menu.not_understood"))
 
 
 async def change_language(conv: Conversation, lang: str, session: FormSession | None) -> list[Outgoing]:
@@ -198,14 +240,14 @@ async def change_language(conv: Conversation, lang: str, session: FormSession | 
     conv.person.language = lang
     conv = _with_person(conv, conv.person)
     note = conv("language.changed")
-    return await _resume(conv, session, note) if session else menu(conv, note)
+    return await _resume(conv, session, note) if session else await menu(conv, note)
 
 
 async def cancel_form(conv: Conversation, session: FormSession | None) -> list[Outgoing]:
     if session is None:
-        return menu(conv, conv("form.nothing_to_cancel"))
+        return await menu(conv, conv("form.nothing_to_cancel"))
     await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
-    return menu(conv, conv("form.cancelled"))
+    return await menu(conv, conv("form.cancelled"))
 
 
 def _form_context(conv: Conversation, groups: tuple = ()) -> FormContext:
@@ -230,7 +272,7 @@ async def start_form(conv: Conversation, form_name: str) -> list[Outgoing]:
     spec = FORMS[form_name]
     groups = await _groups(conv)
     if not groups:
-        return menu(conv, conv("ward.not_configured"))
+        return await menu(conv, conv("ward.not_configured"))
     result = engine.start(spec, secrets.token_hex(3), _form_context(conv, groups))
     session = FormSession(
         id=None, person_id=conv.person.id, form=form_name, step=result.step, answers=result.answers,

@@ -31,7 +31,7 @@ def demo_units() -> list[dict[str, Any]]:
         units.append({"code": f"{WARD_CODE}-tdp-{number}", "name": _nfc(f"Tổ dân phố số {number}"),
                       "kind": "group", "parent": WARD_CODE, "sort_order": number})
     units.append({"code": POLICE_CODE, "name": _nfc(POLICE_NAME), "kind": "department",
-                  "parent": WARD_CODE, "sort_order": 100})
+                  "parent": WARD_CODE, "sort_order": 100, "function": "police"})
     return units
 
 
@@ -56,7 +56,7 @@ async def _load(session: AsyncSession) -> None:
         if unit["code"] in ids:
             continue
         row = UnitRow(code=unit["code"], name=unit["name"], kind=unit["kind"], sort_order=unit["sort_order"],
-                      parent_id=ids[unit["parent"]] if unit["parent"] else None)
+                      parent_id=ids[unit["parent"]] if unit["parent"] else None, function=unit.get("function"))
         session.add(row)
         await session.flush()
         ids[row.code] = row.id

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from handlers.casework import LIST_FILTERS, QUICK_ACTIONS, _EVENT_KINDS
+from handlers.domain import workflow
 from handlers.domain.model import DISPUTE_FIELDS
+from handlers.domain.roles import ROLES
 from handlers.forms.dispute import PEOPLE_RANGES, SUMMARY_EDITABLE
 from handlers.forms.engine import UNSUPPORTED_KINDS
 from handlers.i18n import LANGUAGES, CatalogTranslator, load_catalog
@@ -15,6 +18,8 @@ from handlers.i18n import LANGUAGES, CatalogTranslator, load_catalog
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = {lang: load_catalog(lang) for lang in LANGUAGES}
 LITERAL_KEY = re.compile(r"""\b(?:ctx|conv|t|self\.t|conv\.t|translate)\(\s*["']([a-z_][a-z0-9_.+\-]*)["']""")
+WORKFLOW_ERRORS = re.compile(r"""WorkflowError\(\s*["']([a-z_.]+)["']""")
+INVITE_PROBLEMS = re.compile(r"""return ["'](invite\.[a-z_]+)["']""")
 URGENCY_REASONS = ("danger_now", "weapon", "violence", "threat", "injury", "crowd", "fire", "abduction", "self_harm")
 
 
@@ -42,6 +47,17 @@ def keys_used_in_code() -> set[str]:
     keys.update(f"step.summary.edit.{name}" for name in SUMMARY_EDITABLE)
     keys.update(f"content.{kind}" for kind in UNSUPPORTED_KINDS)
     keys.update(f"urgency.{reason}" for reason in URGENCY_REASONS)
+    keys.update(f"role.{role}" for role in ROLES)
+    keys.update(f"staff.list.{key}" for key in LIST_FILTERS)
+    keys.update(f"staff.action.{action}" for action in QUICK_ACTIONS)
+    keys.update(f"staff.done.{action}" for action in QUICK_ACTIONS)
+    keys.update(_EVENT_KINDS)
+    keys.update(f"workflow.step.{step}" for step in workflow.STEPS)
+    keys.update(f"workflow.status.{status}" for status in (*workflow.STEP_STATUS.values(), workflow.CLOSED))
+    keys.update(f"workflow.nature.{nature}" for nature in workflow.NATURES)
+    keys.update(f"workflow.complexity.{complexity}" for complexity in workflow.COMPLEXITIES)
+    keys.update(WORKFLOW_ERRORS.findall((ROOT / "handlers/domain/workflow.py").read_text(encoding="utf-8")))
+    keys.update(INVITE_PROBLEMS.findall((ROOT / "handlers/domain/invites.py").read_text(encoding="utf-8")))
     return keys
 
 
