@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import Settings, load_settings
 
@@ -22,6 +23,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo-data", help="load the demo ward (idempotent)")
     commands.add_parser("run", help="run the bot: Telegram when a token is set, and the web chat")
     commands.add_parser("demo", help="migrate, load the demo ward and open the web chat on 127.0.0.1 (no token needed)")
+    ward_import = commands.add_parser(
+        "import", help="load or update a ward's units and staff from a ward file",
+        description="Load a commune/ward from a YAML ward file (and the CSV files it names): its residential "
+                    "groups, departments, mediation teams and people with their roles. Running it again "
+                    "updates in place. Nothing is written unless the whole file is right. "
+                    "See docs/ward.example.yaml.")
+    ward_import.add_argument("path", metavar="PATH", type=Path, help="the ward file (YAML)")
+    ward_import.add_argument("--dry-run", action="store_true",
+                             help="check the file and show what would change, then write nothing")
     return parser
 
 
@@ -58,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "import":  # needs neither the runtime nor alembic's start-up log lines
+        return await _import_ward(settings, args.path, dry_run=args.dry_run)
+
     from storage.migrate import DatabaseNotMigrated, current_revision, upgrade
 
     from bot.runtime import ConfigurationError, serve
@@ -100,3 +113,47 @@ async def _load_demo(settings: Settings) -> None:
         await load_demo_ward(make_uow_factory(engine))
     finally:
         await engine.dispose()
+
+
+async def _import_ward(settings: Settings, path: Path, *, dry_run: bool) -> int:
+    """Check the file, then import it in one transaction (rolled back for a dry run)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the problems readable
+    from datetime import datetime, timezone
+
+    from storage.engine import create_engine
+    from storage.migrate import DatabaseNotMigrated, require_up_to_date
+    from storage.uow import make_uow_factory
+    from storage.ward_file import WardFileError, read_ward_file
+    from storage.ward_import import WardImportError, import_ward
+
+    try:
+        ward = read_ward_file(path)
+        await require_up_to_date(settings.database_url)
+    except WardFileError as error:
+        return _refuse(error.problems)
+    except DatabaseNotMigrated as error:
+        print(f"hoagiai: {error}", file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        async with make_uow_factory(engine)() as uow:
+            try:
+                summary = await import_ward(uow, ward, datetime.now(timezone.utc))
+            except WardImportError as error:
+                return _refuse(error.problems)
+            if not dry_run:
+                await uow.commit()
+    finally:
+        await engine.dispose()
+    print(f"{ward.ward.name} ({ward.ward.code}): {'dry run, nothing written' if dry_run else 'imported'}")
+    for line in summary.lines():
+        print(f"  {line}")
+    return 0
+
+
+def _refuse(problems: list[object]) -> int:
+    """Every problem on stderr, one per line (`file:line: field: message`), and exit code 2."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"hoagiai: {len(problems)} problem(s); nothing was imported", file=sys.stderr)
+    return 2
