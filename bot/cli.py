@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.invites_cli import add_invite_parser, run_invite
 
 DEMO_HOST = "127.0.0.1"
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     ward_import.add_argument("path", metavar="PATH", type=Path, help="the ward file (YAML)")
     ward_import.add_argument("--dry-run", action="store_true",
                              help="check the file and show what would change, then write nothing")
+    add_invite_parser(commands)
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":  # needs neither the runtime nor alembic's start-up log lines
         return await _import_ward(settings, args.path, dry_run=args.dry_run)
+    if args.command == "invite":
+        return await run_invite(settings, args)
 
     from storage.migrate import DatabaseNotMigrated, current_revision, upgrade
 

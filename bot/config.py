@@ -16,6 +16,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./data/hoagiai.db"
     telegram_token: SecretStr | None = None
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{5,32}$")  # for t.me links
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API
     telegram_file_base_url: str | None = None
     telegram_mode: Literal["polling", "webhook"] = "polling"
@@ -36,6 +37,14 @@ class Settings(BaseSettings):
     @field_validator("alert_chat_id", "ward_code", "webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_bot_username", mode="before")
+    @classmethod
+    def _username_without_at(cls, value: object) -> object:
+        """People copy it as BotFather shows it, "@hoagia_bot"; the link wants it bare."""
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@")
         return None if value == "" else value
 
     @field_validator("telegram_token", "webhook_secret", mode="before")

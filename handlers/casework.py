@@ -12,9 +12,10 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from handlers import case_actions, case_history, case_lists
 from handlers.domain import access
 from handlers.domain import workflow as wf
-from handlers.domain.model import Case, CaseFilter
+from handlers.domain.model import Case
 from handlers.domain.roles import Actor
 from handlers.messages import Choice, Outgoing, Reply
 
@@ -23,10 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hoagiai.casework")
 
-PAGE_SIZE = 8
 TIMELINE = 6
-# List filters: key -> what it selects for this actor.
-LIST_FILTERS = ("new", "urgent", "mine", "all")
+# The fixed lists (filters by step, field and group are in handlers/case_lists.py).
+LIST_FILTERS = case_lists.FIXED_LISTS
 PREFIX = "k:"
 
 
@@ -37,14 +37,16 @@ async def actor_of(conv: Conversation) -> Actor:
 
 def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...], ...]:
     """The buttons each held role adds to the menu."""
+    filters = Choice(conv("lists.filters"), case_lists.FILTER_MENU)
     if actor.is_police:
         return (
             (Choice(conv("staff.list.new"), "k:l:new:0"), Choice(conv("staff.list.urgent"), "k:l:urgent:0")),
             (Choice(conv("staff.list.mine"), "k:l:mine:0"), Choice(conv("staff.list.all"), "k:l:all:0")),
+            (filters,),
         )
     if access.scope_of(actor).empty:
         return ()
-    return ((Choice(conv("staff.list.scoped"), "k:l:all:0"),),)
+    return ((Choice(conv("staff.list.scoped"), "k:l:all:0"), filters),)
 
 
 def roles_line(conv: Conversation, actor: Actor) -> str | None:
@@ -60,24 +62,33 @@ async def handle_callback(conv: Conversation, data: str) -> list[Outgoing]:
     parts = data.split(":")
     actor = await actor_of(conv)
     if not actor.is_staff:
-        return _refused(conv, actor, "callback", data)
+        return refused(conv, actor, "callback", data)
     try:
-        if parts[1] == "l" and len(parts) == 4 and parts[2] in LIST_FILTERS:
-            return await case_list(conv, actor, parts[2], _page(parts[3]))
+        if parts[1] == "l" and len(parts) == 4:
+            return await case_list(conv, actor, parts[2], case_lists.page_of(parts[3]))
+        if parts[1] == "fm" and len(parts) == 2:
+            return await filter_menu(conv, actor)
+        if parts[1] == "fg" and len(parts) == 3:
+            return await group_picker(conv, actor, case_lists.page_of(parts[2]))
         if parts[1] == "o" and len(parts) == 3:
             return await open_case(conv, actor, await conv.uow.casework.get(_number(parts[2])))
         if parts[1] == "a" and len(parts) == 5:
-            return await act(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+            return await case_actions.quick(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+        if parts[1] == "f" and len(parts) == 5:
+            return await case_actions.start(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+        if parts[1] == "h" and len(parts) == 3:
+            case = await conv.uow.casework.get(_number(parts[2]))
+            return await history(conv, case.code if case else parts[2])
     except ValueError:
         pass
     log.warning("staff callback refused as malformed person=%s data=%r", actor.person_id, data)
-    return [_say(conv, conv("form.button_unknown"))]
+    return [say(conv, conv("form.button_unknown"))]
 
 
 async def open_by_code(conv: Conversation, argument: str) -> list[Outgoing]:
     actor = await actor_of(conv)
     if not argument:
-        return [_say(conv, conv("staff.case.usage"))]
+        return [say(conv, conv("staff.case.usage"))]
     return await open_case(conv, actor, await conv.uow.casework.by_code(argument))
 
 
@@ -85,62 +96,53 @@ async def history(conv: Conversation, argument: str) -> list[Outgoing]:
     actor = await actor_of(conv)
     case = await conv.uow.casework.by_code(argument) if argument else None
     if not argument:
-        return [_say(conv, conv("staff.history.usage"))]
+        return [say(conv, conv("staff.history.usage"))]
     if case is None or not access.can(actor, access.HISTORY, case):
-        return _refused(conv, actor, access.HISTORY, argument)
+        return refused(conv, actor, access.HISTORY, argument)
     await _record_read(conv, actor, case, "history_viewed")
     events = await conv.uow.casework.events(case.id)
-    names = await conv.uow.staff.names(sorted({e.actor_id for e in events if e.actor_id}))
+    people_ids, unit_ids = case_history.referenced_ids(events)
+    names = await conv.uow.staff.names(sorted({e.actor_id for e in events if e.actor_id} | people_ids))
+    units = {unit.id: unit.name for unit_id in sorted(unit_ids) if (unit := await conv.uow.units.get(unit_id))}
     lines = [conv("staff.history.header", code=case.code)]
-    lines += [_event_line(conv, e, names) for e in events]
-    return [_say(conv, "\n".join(lines), ((Choice(conv("staff.card.open"), f"k:o:{case.id}"),),))]
+    for event in events:
+        extra = case_history.details(conv, event, names, units)
+        lines.append(_event_line(conv, event, names) + (f": {extra}" if extra else ""))
+    return [say(conv, "\n".join(lines), ((Choice(conv("staff.card.open"), f"k:o:{case.id}"),),))]
 
 
 # --- lists ----------------------------------------------------------------------------------
 
 async def case_list(conv: Conversation, actor: Actor, key: str, page: int) -> list[Outgoing]:
-    scope = access.scope_of(actor)
-    if scope.empty:
-        return _refused(conv, actor, "list", key)
-    wanted = {
-        "new": CaseFilter(status=wf.STEP_STATUS[wf.CLASSIFY]),
-        "urgent": CaseFilter(urgent=True),
-        "mine": CaseFilter(assignee_id=actor.person_id),
-        "all": CaseFilter(),
-    }[key]
-    cases, total = await conv.uow.casework.search(scope, wanted, page * PAGE_SIZE, PAGE_SIZE)
-    title = conv(f"staff.list.{key}" if actor.is_police else "staff.list.scoped")
-    if not cases:
-        return [_say(conv, conv("staff.list.empty", title=title))]
-    first, last = page * PAGE_SIZE + 1, page * PAGE_SIZE + len(cases)
-    text = conv("staff.list.header", title=title, first=first, last=last, total=total)
-    rows: list[tuple[Choice, ...]] = [(Choice(_list_label(conv, c), f"k:o:{c.id}"),) for c in cases]
-    paging = []
-    if page > 0:
-        paging.append(Choice(conv("staff.list.previous"), f"k:l:{key}:{page - 1}"))
-    if last < total:
-        paging.append(Choice(conv("staff.list.next"), f"k:l:{key}:{page + 1}"))
-    if paging:
-        rows.append(tuple(paging))
-    return [_say(conv, text, tuple(rows))]
+    """A list by key and page (handlers/case_lists.py); an unknown key raises ValueError."""
+    if access.scope_of(actor).empty:
+        return refused(conv, actor, "list", key)
+    return await case_lists.case_list(conv, actor, key, page)
 
 
-def _list_label(conv: Conversation, case: Case) -> str:
-    mark = "🚨 " if case.urgent else ""
-    state = conv("staff.closed") if case.is_closed else conv("staff.step_short", step=case.step)
-    return f"{mark}{case.code} · {conv(f'field.{case.field}')} · {state}"
+async def filter_menu(conv: Conversation, actor: Actor) -> list[Outgoing]:
+    if access.scope_of(actor).empty:
+        return refused(conv, actor, "list", "filters")
+    return case_lists.filter_menu(conv, actor)
+
+
+async def group_picker(conv: Conversation, actor: Actor, page: int) -> list[Outgoing]:
+    if access.scope_of(actor).empty:
+        return refused(conv, actor, "list", "groups")
+    return await case_lists.group_picker(conv, page)
 
 
 # --- the case card --------------------------------------------------------------------------
 
 async def open_case(conv: Conversation, actor: Actor, case: Case | None, note: str | None = None) -> list[Outgoing]:
     if case is None or not access.can_view(actor, case):
-        return _refused(conv, actor, access.VIEW, case.code if case else "?")
+        return refused(conv, actor, access.VIEW, case.code if case else "?")
     await _record_read(conv, actor, case, "viewed")
-    return [await _card(conv, actor, case, note)]
+    return [await card(conv, actor, case, note)]
 
 
-async def _card(conv: Conversation, actor: Actor, case: Case, note: str | None) -> Outgoing:
+async def card(conv: Conversation, actor: Actor, case: Case, note: str | None = None) -> Outgoing:
+    """The case card: its state, the people in charge, the summary, the latest events, the actions."""
     zone = ZoneInfo(conv.config.timezone)
     unit_names = await _unit_names(conv, case)
     people = await conv.uow.staff.names([i for i in (case.assignee_id, case.acknowledged_by) if i])
@@ -157,13 +159,23 @@ async def _card(conv: Conversation, actor: Actor, case: Case, note: str | None) 
              unit=unit_names.get(case.assigned_unit_id, "—"), lead=unit_names.get(case.lead_unit_id, "—")),
         conv("staff.card.received", at=case.created_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
              ack=people.get(case.acknowledged_by, "—") if case.acknowledged_by else conv("staff.card.not_acknowledged")),
+        await _work_line(conv, case),
         "",
         case.summary,
     ]
     events = await conv.uow.casework.events(case.id, limit=TIMELINE)
     names = await conv.uow.staff.names(sorted({e.actor_id for e in events if e.actor_id}))
     lines += ["", conv("staff.card.timeline")] + [_event_line(conv, e, names) for e in events]
-    return _say(conv, "\n".join(lines), _action_rows(conv, actor, case))
+    return say(conv, "\n".join(lines), _action_rows(conv, actor, case))
+
+
+async def _work_line(conv: Conversation, case: Case) -> str:
+    """What the case file holds so far, so the next step's needs are visible at a glance."""
+    facts = await conv.uow.casework.facts(case.id)
+    return conv("staff.card.work",
+                intervention=conv(f"actions.intervention.{case.intervention}") if case.intervention else "—",
+                outcome=conv(f"actions.outcome_value.{case.outcome}") if case.outcome else "—",
+                parties=facts.parties, notes=facts.notes, sessions=facts.sessions, commitments=facts.commitments)
 
 
 async def _unit_names(conv: Conversation, case: Case) -> dict[int | None, str]:
@@ -175,15 +187,20 @@ async def _unit_names(conv: Conversation, case: Case) -> dict[int | None, str]:
     return names
 
 
-# Actions that act at once from the card; the others open a short form (next in the workflow).
-QUICK_ACTIONS = (access.ACKNOWLEDGE, access.TAKE)
-
-
 def _action_rows(conv: Conversation, actor: Actor, case: Case) -> tuple[tuple[Choice, ...], ...]:
-    actions = [a for a in access.available_actions(actor, case) if a in QUICK_ACTIONS]
-    buttons = [Choice(conv(f"staff.action.{a}"), f"k:a:{a}:{case.id}:{case.version}") for a in actions]
+    """Every action the person may take on the case in its current state, two to a row.
+    Each button carries the case version it was drawn for (optimistic locking)."""
+    buttons = []
+    for action in access.available_actions(actor, case):
+        if action == access.HISTORY:
+            continue
+        kind = "a" if action in case_actions.QUICK_ACTIONS else "f"
+        buttons.append(Choice(conv(f"staff.action.{action}"), f"k:{kind}:{action}:{case.id}:{case.version}"))
     rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
-    rows.append((Choice(conv("staff.card.refresh"), f"k:o:{case.id}"),))
+    last_row = [Choice(conv("staff.card.refresh"), f"k:o:{case.id}")]
+    if access.can(actor, access.HISTORY, case):
+        last_row.append(Choice(conv("staff.action.history"), f"k:h:{case.id}"))
+    rows.append(tuple(last_row))
     return tuple(rows)
 
 
@@ -201,25 +218,6 @@ _EVENT_KINDS = {f"event.{k}" for k in (
 )}
 
 
-# --- actions --------------------------------------------------------------------------------
-
-async def act(conv: Conversation, actor: Actor, action: str, case_id: int, version: int) -> list[Outgoing]:
-    case = await conv.uow.casework.get(case_id)
-    if case is None or not access.can_view(actor, case) or action not in QUICK_ACTIONS \
-            or not access.can(actor, action, case):
-        return _refused(conv, actor, action, str(case_id))
-    if case.version != version:
-        return [await _card(conv, actor, case, conv("staff.case_changed"))]
-    try:
-        change = (wf.acknowledge if action == access.ACKNOWLEDGE else wf.take)(case, actor.person_id, conv.now)
-    except wf.WorkflowError as error:
-        return [await _card(conv, actor, case, conv(error.key, **error.params))]
-    updated = await conv.uow.casework.apply(case, change.values, conv.now)
-    await conv.uow.cases.add_event(case.id, actor_id=actor.person_id, kind=change.event, data=change.data, at=conv.now)
-    log.info("case action code=%s action=%s person=%s version=%d", case.code, action, actor.person_id, updated.version)
-    return [await _card(conv, actor, updated, conv(f"staff.done.{action}"))]
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 async def _record_read(conv: Conversation, actor: Actor, case: Case, kind: str) -> None:
@@ -227,12 +225,12 @@ async def _record_read(conv: Conversation, actor: Actor, case: Case, kind: str) 
     await conv.uow.cases.add_event(case.id, actor_id=actor.person_id, kind=kind, data={}, at=conv.now)
 
 
-def _refused(conv: Conversation, actor: Actor, action: str, target: str) -> list[Outgoing]:
+def refused(conv: Conversation, actor: Actor, action: str, target: str) -> list[Outgoing]:
     log.warning("access refused person=%s action=%s target=%s", actor.person_id, action, target)
-    return [_say(conv, conv("staff.not_found"))]
+    return [say(conv, conv("staff.not_found"))]
 
 
-def _say(conv: Conversation, text: str, buttons: tuple[tuple[Choice, ...], ...] = ()) -> Outgoing:
+def say(conv: Conversation, text: str, buttons: tuple[tuple[Choice, ...], ...] = ()) -> Outgoing:
     return conv.reply(Reply(text=text, buttons=buttons))
 
 
@@ -243,17 +241,10 @@ def _number(text: str) -> int:
     return value
 
 
-def _page(text: str) -> int:
-    value = _number(text)
-    if value > 10_000:
-        raise ValueError(text)
-    return value
-
-
 
 async def cases_command(conv: Conversation) -> list[Outgoing]:
     """/cases: the open cases the person may see."""
     actor = await actor_of(conv)
     if not actor.is_staff:
-        return _refused(conv, actor, "list", "/cases")
+        return refused(conv, actor, "list", "/cases")
     return await case_list(conv, actor, "all", 0)

@@ -16,6 +16,9 @@ FileKind = Literal["photo", "document"]
 ShareKind = Literal["location", "phone"]
 
 MAX_CALLBACK_BYTES = 64  # Telegram's limit; the other platforms allow more
+# Longer button labels are cut on phones (one button per row shows about this much); labels
+# built from data (unit names, case summaries) are shortened to fit, with an ellipsis.
+MAX_LABEL_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Choice:
     data: str
 
     def __post_init__(self) -> None:
+        if len(self.label) > MAX_LABEL_CHARS:
+            object.__setattr__(self, "label", self.label[:MAX_LABEL_CHARS - 1].rstrip() + "…")
         if len(self.data.encode("utf-8")) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback payload over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
 

@@ -37,8 +37,8 @@ async def redeem(conv: Conversation, code: str) -> list[Outgoing]:
         person = await conv.uow.people.by_identity(conv.inbound.user.platform, conv.inbound.user.external_id)
         assert person is not None
         conv = replace(conv, person=person, lang=person.language)
-    else:
-        await conv.uow.staff.add_membership(conv.person.id, invite.unit_id, invite.role, conv.now)
+    assert conv.person is not None
+    await conv.uow.staff.add_membership(conv.person.id, invite.unit_id, invite.role, conv.now)
     unit = await conv.uow.units.get(invite.unit_id)
     log.info("invite redeemed invite=%s person=%s role=%s unit=%s", invite.id, conv.person.id, invite.role,
              unit.code if unit else invite.unit_id)
@@ -58,6 +58,7 @@ async def link_new_account(conv: Conversation, code: str, lang: str, consent_ver
                                        display_name=user.display_name, language=lang,
                                        consent_version=consent_version, now=conv.now)
     await conv.uow.staff.use_invite(invite.id, invite.person_id, conv.now)
+    await conv.uow.staff.add_membership(invite.person_id, invite.unit_id, invite.role, conv.now)
     person = await conv.uow.people.by_identity(user.platform, user.external_id)
     assert person is not None
     conv = replace(conv, person=person, lang=person.language)

@@ -13,12 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import casework, onboarding
+from handlers import case_actions, casework, intake, notify, onboarding
+from handlers.domain import routing
 from handlers.domain.invites import looks_like_code
 from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person, Unit
-from handlers.domain.triage import assess_urgency
+from handlers.domain.roles import LEADER, Actor
+from handlers.domain.triage import Urgency, assess_urgency
 from handlers.forms import engine
-from handlers.forms.dispute import DISPUTE_FORM
+from handlers.forms.dispute import (
+    ALLOWED_GROUPS, DISPUTE_FORM, DISPUTE_FORMS, ON_BEHALF_FORM, ON_BEHALF_ONE_GROUP_FORM,
+)
 from handlers.forms.engine import FormContext, FormSpec
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.messages import Choice, FileRef, Inbound, Outgoing, Reply
@@ -27,7 +31,8 @@ from handlers.ports import Translator, UnitOfWork
 log = logging.getLogger("hoagiai.services")
 
 CONSENT_VERSION = "2026-11"
-FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM}
+FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM, **case_actions.FORMS}
+FORMS.update({form.name: form for form in DISPUTE_FORMS})  # a leader's reports for their group
 SUMMARY_PREVIEW = 300
 
 
@@ -140,7 +145,7 @@ def _with_person(conv: Conversation, person: Person) -> Conversation:
 
 # --- after consent --------------------------------------------------------------------------
 
-MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language"}
+MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language", "m:g": "report_group"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
             "/cases": "cases", "/case": "case", "/history": "history"}
@@ -160,10 +165,15 @@ async def menu(conv: Conversation, note: str | None = None) -> list[Outgoing]:
     if conv.person is not None:
         actor = await casework.actor_of(conv)
         if actor.is_staff:
-            buttons = casework.staff_menu_rows(conv, actor) + buttons
+            buttons = casework.staff_menu_rows(conv, actor) + _leader_rows(conv, actor) + buttons
             lines.append(casework.roles_line(conv, actor) or "")
     lines.append(conv("menu.prompt"))
     return [conv.say("\n\n".join(line for line in lines if line), buttons)]
+
+
+def _leader_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...], ...]:
+    """A neighbourhood leader reports disputes found in their area for the residents."""
+    return ((Choice(conv("menu.report_group"), "m:g"),),) if actor.has(LEADER) else ()
 
 
 def command_of(inbound: Inbound) -> str | None:
@@ -219,6 +229,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         if session is not None:
             return await _resume(conv, session, conv("form.already_open"))
         return await start_form(conv, DISPUTE_FORM.name)
+    if command == "report_group":
+        if session is not None:
+            return await _resume(conv, session, conv("form.already_open"))
+        return await start_report_for_group(conv)
     if command == "start":
         return await _resume(conv, session, conv("form.resumed")) if session else await menu(conv, expired_note)
     if command == "unknown":
@@ -247,11 +261,15 @@ async def cancel_form(conv: Conversation, session: FormSession | None) -> list[O
     if session is None:
         return await menu(conv, conv("form.nothing_to_cancel"))
     await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
+    if session.form in case_actions.FORMS:  # back to the case the person was working on
+        shown = await case_actions.card_after_cancel(conv, session.answers, conv("form.cancelled"))
+        if shown is not None:
+            return shown
     return await menu(conv, conv("form.cancelled"))
 
 
 def _form_context(conv: Conversation, groups: tuple = ()) -> FormContext:
-    return FormContext(lang=conv.lang, t=conv.t, now=conv.now, groups=groups)
+    return FormContext(lang=conv.lang, t=conv.t, now=conv.now, groups=groups, zone=conv.config.timezone)
 
 
 async def _groups(conv: Conversation) -> tuple[Unit, ...]:
@@ -267,13 +285,14 @@ async def _resume(conv: Conversation, session: FormSession | None, note: str | N
     return [conv.reply(r) for r in result.replies]
 
 
-async def start_form(conv: Conversation, form_name: str) -> list[Outgoing]:
+async def start_form(conv: Conversation, form_name: str, initial: dict[str, Any] | None = None) -> list[Outgoing]:
+    """`initial`: answers known before the first step (a leader's group)."""
     assert conv.person is not None
     spec = FORMS[form_name]
     groups = await _groups(conv)
     if not groups:
         return await menu(conv, conv("ward.not_configured"))
-    result = engine.start(spec, secrets.token_hex(3), _form_context(conv, groups))
+    result = engine.start(spec, secrets.token_hex(3), _form_context(conv, groups), initial)
     session = FormSession(
         id=None, person_id=conv.person.id, form=form_name, step=result.step, answers=result.answers,
         expires_at=conv.now + conv.config.form_ttl, created_at=conv.now, updated_at=conv.now,
@@ -281,6 +300,19 @@ async def start_form(conv: Conversation, form_name: str) -> list[Outgoing]:
     )
     await conv.uow.forms.save(session)
     return [conv.reply(r) for r in result.replies]
+
+
+async def start_report_for_group(conv: Conversation) -> list[Outgoing]:
+    """A leader reports for residents of their group: the dispute form after "for whom?", with
+    the group filled in, or a choice among only the groups they lead."""
+    actor = await casework.actor_of(conv)
+    led = [group for group in await _groups(conv) if group.id in actor.units(LEADER)]
+    if not led:
+        return await menu(conv, conv("report_group.no_group" if actor.has(LEADER) else "form.button_unknown"))
+    if len(led) == 1:
+        initial = {"group_id": led[0].id, "group_name": led[0].name}
+        return await start_form(conv, ON_BEHALF_ONE_GROUP_FORM.name, initial)
+    return await start_form(conv, ON_BEHALF_FORM.name, {ALLOWED_GROUPS: [group.id for group in led]})
 
 
 async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoing]:
@@ -291,6 +323,8 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
         return await cancel_form(conv, session)
     if result.finished:
         await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
+        if session.form in case_actions.FORMS:
+            return await case_actions.finish(conv, session.form, result.answers)
         return await submit_dispute(conv, result.answers)
     session.answers = {k: v for k, v in result.answers.items() if v is not None}
     session.step = result.step
@@ -302,8 +336,12 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
 
 
 async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Outgoing]:
+    """The case from a finished report form (a resident's, or a leader's for their group), routed
+    to its lead department and announced to the ward police."""
     assert conv.person is not None
     ward, _ = await conv.wards.get(conv.uow, conv.config.ward_code, conv.now)
+    departments = await intake.departments_of(conv, ward)
+    lead = routing.lead_department(answers["field"], ward, departments)
     urgency = assess_urgency(answers["description"], bool(answers.get("danger")))
     local_year = conv.now.astimezone(ZoneInfo(conv.config.timezone)).year
     case = await conv.uow.cases.add(NewCase(
@@ -313,13 +351,13 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
         summary=answers["description"], people_count=_people_count(answers.get("people")),
         danger_now=bool(answers.get("danger")), urgent=urgency.urgent, urgency_reasons=list(urgency.reasons),
         reporter_id=conv.person.id, contact_phone=answers.get("phone"), created_at=conv.now,
-        code_year=local_year, channel=conv.inbound.platform,
+        code_year=local_year, channel=conv.inbound.platform, lead_unit_id=lead.id if lead else None,
     ))
     await conv.uow.cases.add_event(case.id, actor_id=conv.person.id, kind="created",
-                                   data={"urgent": urgency.urgent, "reasons": list(urgency.reasons),
-                                         "channel": conv.inbound.platform}, at=conv.now)
-    log.info("case created code=%s field=%s urgent=%s reasons=%s channel=%s",
-             case.code, case.field, urgency.urgent, ",".join(urgency.reasons), conv.inbound.platform)
+                                   data=_created_data(conv, urgency, answers), at=conv.now)
+    log.info("case created code=%s field=%s urgent=%s reasons=%s channel=%s lead=%s on_behalf=%s",
+             case.code, case.field, urgency.urgent, ",".join(urgency.reasons), conv.inbound.platform,
+             lead.code if lead else None, "for_whom" in answers)
     for file in answers.get("files") or []:
         await conv.uow.cases.add_attachment(case.id, conv.inbound.platform, FileRef(**file), conv.now)
     text = conv("report.received", code=case.code)
@@ -328,7 +366,16 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
     replies = [conv.say(text, menu_buttons(conv))]
     if urgency.urgent and conv.config.alert_chat_id:
         replies.append(_alert(conv, case.code, answers, urgency.reasons, case.id))
-    return replies
+    return replies + await intake.announce_new_case(conv, case, departments, answers.get("group_name", ""))
+
+
+def _created_data(conv: Conversation, urgency: Urgency, answers: dict[str, Any]) -> dict[str, Any]:
+    """The `created` event's data; a leader's report says for whom they made it."""
+    data: dict[str, Any] = {"urgent": urgency.urgent, "reasons": list(urgency.reasons),
+                            "channel": conv.inbound.platform}
+    if answers.get("for_whom"):
+        data["on_behalf"] = answers["for_whom"]
+    return data
 
 
 def _people_count(people: str | None) -> int | None:
@@ -355,9 +402,9 @@ async def status(conv: Conversation) -> list[Outgoing]:
         return [conv.say(conv("status.none"), menu_buttons(conv))]
     zone = ZoneInfo(conv.config.timezone)
     lines = [conv("status.header")]
-    for case in cases:
-        lines.append(conv("status.line", code=case.code, field=conv(f"field.{case.field}"),
-                          status=conv(f"status.{case.status}"),
+    for case in cases:  # in the same plain words as the messages of notify.case_changed
+        lines.append(conv("notify.status_line", code=case.code, field=conv(f"field.{case.field}"),
+                          state=notify.plain_state(conv.t, conv.lang, case),
                           changed=case.updated_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")))
     return [conv.say("\n".join(lines), menu_buttons(conv))]
 

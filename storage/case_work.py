@@ -18,7 +18,10 @@ from handlers.domain.model import (
 from handlers.domain.workflow import CRIME, Facts
 from handlers.ports import ConcurrencyConflict
 from storage.repositories import case_from_row
-from storage.tables import CaseEventRow, CasePartyRow, CaseRow, CommitmentRow, MediationSessionRow
+from handlers.domain.roles import POLICE, POLICE_ROLES
+from storage.tables import (
+    CaseEventRow, CasePartyRow, CaseRow, CommitmentRow, MediationSessionRow, MembershipRow, UnitRow,
+)
 
 CASES = CaseRow.__table__
 
@@ -104,6 +107,27 @@ class SqlCaseWorkRepo:
                  .offset(offset).limit(limit))
         rows = (await self.session.execute(query)).all()
         return [case_from_row(row) for row in rows], int(total or 0)
+
+    async def assignment_targets(self, ward_id: int) -> dict[str, list[tuple[int, str]]]:
+        """Who a case of the ward can be assigned to: its police officers (person ids), its
+        departments and its mediation teams (unit ids), each with a name, in a stable order."""
+        units = UnitRow.__table__
+        groups = select(units.c.id).where(units.c.parent_id == ward_id, units.c.kind == "group")
+        unit_rows = (await self.session.execute(
+            select(units.c.id, units.c.name, units.c.kind)
+            .where(or_(and_(units.c.parent_id == ward_id, units.c.kind == "department"),
+                       and_(units.c.kind == "team", or_(units.c.parent_id == ward_id, units.c.parent_id.in_(groups)))))
+            .order_by(units.c.sort_order, units.c.name, units.c.id)
+        )).all()
+        police = select(units.c.id).where(units.c.parent_id == ward_id, units.c.function == POLICE)
+        officer_ids = sorted(await self.session.scalars(
+            select(MembershipRow.person_id).distinct()
+            .where(MembershipRow.unit_id.in_(police), MembershipRow.role.in_(sorted(POLICE_ROLES)))))
+        return {
+            "officer": [(person_id, "") for person_id in officer_ids],
+            "department": [(row.id, row.name) for row in unit_rows if row.kind == "department"],
+            "team": [(row.id, row.name) for row in unit_rows if row.kind == "team"],
+        }
 
 
 def _scope_condition(scope: CaseScope) -> Any:

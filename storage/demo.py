@@ -1,4 +1,5 @@
-"""The demo ward: one ward, its six residential groups and its police; safe to load twice."""
+"""The demo ward: one ward, its six residential groups with their mediation teams, its police
+and its other departments; safe to load twice."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ WARD_NAME = "Phường Hồng Hà"
 GROUP_COUNT = 6
 POLICE_CODE = "demo-ward-police"
 POLICE_NAME = "Công an phường"
+# The ward's other departments: (function, name); codes are f"{WARD_CODE}-{function with '-'}".
+DEPARTMENTS = (
+    ("office", "Văn phòng HĐND-UBND"),
+    ("economic", "Phòng Kinh tế, Hạ tầng và Đô thị"),
+    ("culture", "Phòng Văn hóa - Xã hội"),
+    ("public_service", "Trung tâm Dịch vụ sự nghiệp công"),
+    ("fatherland_front", "Ủy ban MTTQ Việt Nam phường"),
+)
 
 
 def _nfc(text: str) -> str:
@@ -32,7 +41,18 @@ def demo_units() -> list[dict[str, Any]]:
                       "kind": "group", "parent": WARD_CODE, "sort_order": number})
     units.append({"code": POLICE_CODE, "name": _nfc(POLICE_NAME), "kind": "department",
                   "parent": WARD_CODE, "sort_order": 100, "function": "police"})
+    for order, (function, name) in enumerate(DEPARTMENTS, start=101):
+        units.append({"code": department_code(function), "name": _nfc(name), "kind": "department",
+                      "parent": WARD_CODE, "sort_order": order, "function": function})
+    for number in range(1, GROUP_COUNT + 1):  # one mediation team per group (Tổ hòa giải)
+        units.append({"code": f"{WARD_CODE}-tdp-{number}-hg", "name": _nfc(f"Tổ hòa giải TDP số {number}"),
+                      "kind": "team", "parent": f"{WARD_CODE}-tdp-{number}", "sort_order": number})
     return units
+
+
+def department_code(function: str) -> str:
+    """The demo code of the department with `function`, e.g. "demo-ward-economic"."""
+    return POLICE_CODE if function == "police" else f"{WARD_CODE}-{function.replace('_', '-')}"
 
 
 async def load_demo_ward(factory: Callable[[], Any]) -> None:

@@ -162,6 +162,10 @@ class SqlUnitRepo:
         )
         return [_unit(row) for row in await self.session.scalars(query)]
 
+    async def departments(self, ward_id: int) -> list[Unit]:
+        """The ward's departments, in the ward file's order."""
+        return await self.of_kind(ward_id, "department")
+
     async def get(self, unit_id: int) -> Unit | None:
         row = await self.session.get(UnitRow, unit_id)
         return _unit(row) if row else None
@@ -242,7 +246,7 @@ class SqlCaseRepo:
             step=new.step, status=new.status, commune_unit_id=new.commune_unit_id, group_unit_id=new.group_unit_id,
             address=new.address, latitude=new.latitude, longitude=new.longitude, summary=new.summary,
             reporter_id=new.reporter_id, contact_phone=new.contact_phone, channel=new.channel,
-            created_at=new.created_at, updated_at=new.created_at,
+            lead_unit_id=new.lead_unit_id, created_at=new.created_at, updated_at=new.created_at,
         )
         self.session.add(row)
         await self.session.flush()

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.domain.model import Contact, Invite
 from handlers.domain.roles import Membership
 from storage.repositories import conflict_on_unique_violation
-from storage.tables import CaseRow, FormSessionRow, IdentityRow, InviteRow, MembershipRow, PersonRow
+from storage.tables import CaseRow, FormSessionRow, IdentityRow, InviteRow, MembershipRow, PersonRow, UnitRow
 
 
 class SqlStaffRepo:
@@ -98,6 +98,24 @@ class SqlStaffRepo:
                                          InviteRow.expires_at > now)
                  .order_by(InviteRow.created_at.desc(), InviteRow.id.desc()))
         return [_invite(row) for row in await self.session.scalars(query)]
+
+    async def invite_labels(self, invite_ids: list[int]) -> dict[int, tuple[str, str | None, str | None]]:
+        """Invite id -> (unit code, person ref, note), for listing invites."""
+        query = (select(InviteRow.id, UnitRow.code, PersonRow.ref, InviteRow.note)
+                 .join(UnitRow, UnitRow.id == InviteRow.unit_id)
+                 .outerjoin(PersonRow, PersonRow.id == InviteRow.person_id)
+                 .where(InviteRow.id.in_(invite_ids)))
+        return {invite_id: (code, ref, note) for invite_id, code, ref, note in await self.session.execute(query)}
+
+    async def invite_state(self, invite_id: int) -> tuple[datetime | None, datetime | None] | None:
+        """(used_at, revoked_at), or None when there is no such invite."""
+        row = (await self.session.execute(select(InviteRow.used_at, InviteRow.revoked_at)
+                                          .where(InviteRow.id == invite_id))).first()
+        return (row.used_at, row.revoked_at) if row else None
+
+    async def person_id_by_ref(self, ref: str) -> int | None:
+        """A person of the ward file by their `ref`."""
+        return await self.session.scalar(select(PersonRow.id).where(PersonRow.ref == ref, PersonRow.deleted_at.is_(None)))
 
     async def merge_into(self, source_id: int, target_id: int, now: datetime) -> None:
         """An account that already used the bot redeems an invite for a person of the ward file:

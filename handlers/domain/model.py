@@ -84,6 +84,7 @@ class NewCase:
     status: str = STATUS_NEW
     step: int = 1
     channel: str = ""
+    lead_unit_id: int | None = None  # the department that leads it (handlers.domain.routing)
 
 
 @dataclass

@@ -10,7 +10,7 @@ append the event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from handlers.domain.model import DISPUTE_FIELDS, Case
@@ -92,8 +92,12 @@ def _require_choice(value: str | None, allowed: tuple[str, ...], what: str) -> s
 
 
 def _changed(case: Case, values: dict[str, Any]) -> dict[str, Any]:
-    """{column: [old, new]} for the event, only for what really changes."""
-    return {k: [getattr(case, k), v] for k, v in values.items() if getattr(case, k) != v}
+    """{column: [old, new]} for the event (stored as JSON), only for what really changes."""
+    return {k: [_plain(getattr(case, k)), _plain(v)] for k, v in values.items() if getattr(case, k) != v}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 # --- step 1: classify -----------------------------------------------------------------------

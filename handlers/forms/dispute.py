@@ -1,4 +1,8 @@
-"""The dispute report form: eight steps, from the field of the dispute to the summary."""
+"""The dispute report form: eight steps, from the field of the dispute to the summary.
+
+A neighbourhood leader may report for residents of their group: the same steps, after one
+that records for whom, and with only the leader's groups offered (no group step when one).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 2000
 MAX_ADDRESS = 300
 MAX_FILES = 5
+MAX_FOR_WHOM = 200
+# On-behalf forms: the ids of the groups the leader leads, set when the form starts.
+ALLOWED_GROUPS = "_allowed_groups"
 GROUPS_PER_PAGE = 6
 PEOPLE_RANGES = ("1-2", "3-5", "6-10", "10+")
 
@@ -64,6 +71,36 @@ class FieldStep:
         return Invalid(ctx("step.field.invalid", example=ctx("field.land")))
 
 
+def offered_groups(answers: dict[str, Any], ctx: FormContext) -> tuple[Unit, ...]:
+    """The groups this form may choose from: all the ward's, or only those its leader leads."""
+    allowed = answers.get(ALLOWED_GROUPS)
+    if allowed is None:
+        return ctx.groups
+    return tuple(g for g in ctx.groups if g.id in allowed)
+
+
+@dataclass(frozen=True)
+class ForWhomStep:
+    """A leader reporting on behalf of residents: whom it is for (their names, or the group)."""
+
+    name: str = "for_whom"
+    title_key: str = "step.for_whom.title"
+
+    def prompt(self, answers: dict[str, Any], ctx: FormContext) -> tuple[str, Rows, ShareRequest | None]:
+        return ctx("step.for_whom.prompt"), [[Choice(ctx("step.for_whom.residents"), "residents")]], None
+
+    def accept(self, answers: dict[str, Any], inbound: Inbound, value: str | None, ctx: FormContext):
+        if value == "residents":
+            return Accept({"for_whom": ctx("for_whom.residents_of_group")})
+        typed = _typed(inbound)
+        problem = _text_problem(typed, ctx, "step.for_whom.example") if value is None else ctx("form.button_unknown")
+        if problem:
+            return Invalid(problem)
+        if len(typed or "") > MAX_FOR_WHOM:
+            return Invalid(ctx("step.for_whom.too_long", max=MAX_FOR_WHOM, length=len(typed or "")))
+        return Accept({"for_whom": typed})
+
+
 @dataclass(frozen=True)
 class GroupStep:
     name: str = "group"
@@ -71,7 +108,7 @@ class GroupStep:
 
     def prompt(self, answers: dict[str, Any], ctx: FormContext) -> tuple[str, Rows, ShareRequest | None]:
         page = int(answers.get("_group_page", 0))
-        groups = list(ctx.groups)
+        groups = list(offered_groups(answers, ctx))
         if answers.get("_group_matches"):
             shown = [g for g in groups if g.id in answers["_group_matches"]]
             rows = _pairs([Choice(g.name, f"g{g.id}") for g in shown])
@@ -93,7 +130,8 @@ class GroupStep:
         return text, rows, None
 
     def accept(self, answers: dict[str, Any], inbound: Inbound, value: str | None, ctx: FormContext):
-        groups = {g.id: g for g in ctx.groups}
+        offered = offered_groups(answers, ctx)
+        groups = {g.id: g for g in offered}
         if value and value.startswith("p") and value[1:].isdigit():
             return Accept({"_group_page": int(value[1:])}, advance=False)
         if value and value.startswith("g") and value[1:].isdigit() and int(value[1:]) in groups:
@@ -102,7 +140,7 @@ class GroupStep:
         problem = _text_problem(typed, ctx, "step.group.example") if value is None else None
         if value is not None or problem:
             return Invalid(problem or ctx("step.group.invalid", example=ctx("step.group.example")))
-        matches = match_groups(typed or "", list(ctx.groups))
+        matches = match_groups(typed or "", list(offered))
         if len(matches) == 1:
             return _chosen(matches[0])
         if len(matches) > 1:
@@ -291,23 +329,25 @@ class ContactStep:
 
 
 SUMMARY_EDITABLE = ("field", "group", "where", "description", "people", "files", "contact")
+ON_BEHALF_EDITABLE = ("for_whom", *SUMMARY_EDITABLE)
 
 
 @dataclass(frozen=True)
 class SummaryStep:
     name: str = "summary"
     title_key: str = "step.summary.title"
+    editable: tuple[str, ...] = SUMMARY_EDITABLE  # the steps whose answer can be changed from here
 
     def prompt(self, answers: dict[str, Any], ctx: FormContext) -> tuple[str, Rows, ShareRequest | None]:
         rows: Rows = [[Choice(ctx("step.summary.send"), "ok")]]
-        edits = [Choice(ctx(f"step.summary.edit.{name}"), f"e{name}") for name in SUMMARY_EDITABLE]
+        edits = [Choice(ctx(f"step.summary.edit.{name}"), f"e{name}") for name in self.editable]
         rows.extend(_pairs(edits))
         return summary_text(answers, ctx), rows, None
 
     def accept(self, answers: dict[str, Any], inbound: Inbound, value: str | None, ctx: FormContext):
         if value == "ok":
             return Accept({})
-        if value and value[1:] in SUMMARY_EDITABLE and value.startswith("e"):
+        if value and value[1:] in self.editable and value.startswith("e"):
             return Goto(value[1:])
         return Invalid(ctx("step.summary.invalid"))
 
@@ -316,9 +356,11 @@ def summary_text(answers: dict[str, Any], ctx: FormContext) -> str:
     where = [answers["address"]] if answers.get("address") else []
     if answers.get("latitude") is not None:
         where.append(ctx("summary.location", lat=f"{answers['latitude']:.5f}", lon=f"{answers['longitude']:.5f}"))
+    for_whom = [ctx("summary.for_whom", value=answers["for_whom"])] if answers.get("for_whom") else []
     lines = [
         ctx("step.summary.prompt"),
         "",
+        *for_whom,
         ctx("summary.field", value=ctx(f"field.{answers['field']}")),
         ctx("summary.group", value=answers.get("group_name", "")),
         ctx("summary.where", value="; ".join(where)),
@@ -336,3 +378,18 @@ DISPUTE_FORM = FormSpec(
     steps=(FieldStep(), GroupStep(), WhereStep(), DescriptionStep(), PeopleStep(), FilesStep(), ContactStep(), SummaryStep()),
     summary_step="summary",
 )
+# A leader of several groups chooses among them; a leader of one group has it filled in.
+ON_BEHALF_FORM = FormSpec(
+    name="dispute_on_behalf",
+    steps=(ForWhomStep(), FieldStep(), GroupStep(), WhereStep(), DescriptionStep(), PeopleStep(), FilesStep(),
+           ContactStep(), SummaryStep(editable=ON_BEHALF_EDITABLE)),
+    summary_step="summary",
+)
+ON_BEHALF_ONE_GROUP_FORM = FormSpec(
+    name="dispute_on_behalf_1",
+    steps=(ForWhomStep(), FieldStep(), WhereStep(), DescriptionStep(), PeopleStep(), FilesStep(), ContactStep(),
+           SummaryStep(editable=tuple(name for name in ON_BEHALF_EDITABLE if name != "group"))),
+    summary_step="summary",
+)
+# Every form whose answers make a dispute case (services.submit_dispute).
+DISPUTE_FORMS: tuple[FormSpec, ...] = (DISPUTE_FORM, ON_BEHALF_FORM, ON_BEHALF_ONE_GROUP_FORM)

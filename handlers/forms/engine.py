@@ -26,6 +26,7 @@ class FormContext:
     t: Translator
     now: datetime
     groups: tuple[Unit, ...] = ()
+    zone: str = "Asia/Ho_Chi_Minh"  # the ward's time zone, for dates typed or offered
 
     def __call__(self, key: str, **params: Any) -> str:
         return self.t(key, self.lang, **params)
@@ -38,6 +39,7 @@ class Accept:
     updates: dict[str, Any]
     advance: bool = True
     note: str | None = None  # a translated line shown before the next prompt
+    finish: bool = False  # the form is complete here (the remaining steps do not apply)
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def advance(spec: FormSpec, answers: dict[str, Any], step_name: str, ctx: FormCo
     new_answers = {**answers, **outcome.updates}
     if not outcome.advance:
         return EngineResult(new_answers, step_name, [render(spec, new_answers, step_name, ctx, outcome.note)])
-    if step_name == spec.summary_step:
+    if step_name == spec.summary_step or outcome.finish:
         return EngineResult(new_answers, step_name, finished=True)
     if new_answers.pop(EDIT_KEY, False):
         next_name = spec.summary_step

@@ -97,17 +97,22 @@ async def consent(h, user="100"):
     await h.press("I agree", user)
 
 
-async def report(h, user="100", description="The neighbours built a wall on our land last week."):
+async def report(h, user="100", description="The neighbours built a wall on our land last week.", *,
+                 field="Land", group="Tổ dân phố số 3", phone=None):
+    """A whole resident report, from the menu to the case code."""
     await h.press("Report a dispute", user)
-    await h.press("Land", user)
-    await h.press("Tổ dân phố số 3", user)
+    await h.press(field, user)
+    await h.press(group, user)
     await h.send(user=user, text="12 Tran Phu")
     await h.press("Next", user)
     await h.send(user=user, text=description)
     await h.press("3–5", user)
     await h.press("No", user)
     await h.press("Skip", user)
-    await h.press("Don't share", user)
+    if phone:
+        await h.send(user=user, phone=phone)
+    else:
+        await h.press("Don't share", user)
     await h.press("Send report", user)
 
 

@@ -133,7 +133,7 @@ async def test_residents_and_forged_actions_are_refused(ward, caplog):
         await ward.send(user="100", text=f"/history {ward.case_code}")
     assert all(r.text.startswith("No such case") for r in ward.replies("100")[-3:])
     await become(ward, "200", CODE_OFFICER)
-    await ward.send(user="200", callback=f"k:a:close:{case_id}:1")  # not a quick action
+    await ward.send(user="200", callback=f"k:a:classify:{case_id}:1")  # a form action forged as a quick one
     await ward.send(user="200", callback="k:o:99999999")
     await ward.send(user="200", callback="k:l:everything:0")
     refused, missing, malformed = ward.replies("200")[-3:]

@@ -239,7 +239,7 @@ async def test_demo_ward_is_idempotent(engine, uow_factory):
     async with uow_factory() as uow:
         after = (await uow.session.execute(select(UnitRow.id, UnitRow.code, UnitRow.name, UnitRow.parent_id)
                                            .order_by(UnitRow.id))).all()
-    assert after == before and len(after) == 8
+    assert after == before and len(after) == 19  # ward, 6 groups, 6 departments, 6 mediation teams
     names = {code: name for _, code, name, _ in after}
     assert names["demo-ward-police"] == "Công an phường"
     assert all(unicodedata.is_normalized("NFC", name) for name in names.values())

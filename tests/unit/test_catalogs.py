@@ -7,11 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from handlers.casework import LIST_FILTERS, QUICK_ACTIONS, _EVENT_KINDS
+from handlers import case_history
+from handlers.case_actions import QUICK_ACTIONS
+from handlers.casework import LIST_FILTERS, _EVENT_KINDS
+from handlers.domain import access
+from handlers.forms.case_forms import CASE_FORMS
 from handlers.domain import workflow
 from handlers.domain.model import DISPUTE_FIELDS
 from handlers.domain.roles import ROLES
 from handlers.forms.dispute import PEOPLE_RANGES, SUMMARY_EDITABLE
+from handlers.forms.dispute import ON_BEHALF_EDITABLE
+from handlers.notify import RESIDENT_STATES
 from handlers.forms.engine import UNSUPPORTED_KINDS
 from handlers.i18n import LANGUAGES, CatalogTranslator, load_catalog
 
@@ -45,12 +51,22 @@ def keys_used_in_code() -> set[str]:
     keys.update(f"field.{code}" for code in DISPUTE_FIELDS)
     keys.update(f"people.{code}" for code in PEOPLE_RANGES)
     keys.update(f"step.summary.edit.{name}" for name in SUMMARY_EDITABLE)
+    keys.update(f"step.summary.edit.{name}" for name in ON_BEHALF_EDITABLE)
+    keys.update(f"notify.status.{state}" for state in RESIDENT_STATES)
     keys.update(f"content.{kind}" for kind in UNSUPPORTED_KINDS)
     keys.update(f"urgency.{reason}" for reason in URGENCY_REASONS)
     keys.update(f"role.{role}" for role in ROLES)
     keys.update(f"staff.list.{key}" for key in LIST_FILTERS)
-    keys.update(f"staff.action.{action}" for action in QUICK_ACTIONS)
-    keys.update(f"staff.done.{action}" for action in QUICK_ACTIONS)
+    keys.update(f"staff.action.{action}" for action in access.ACTIONS)
+    keys.update(f"staff.done.{action}" for action in access.ACTIONS if action != access.HISTORY)
+    assert set(QUICK_ACTIONS) <= set(access.ACTIONS)
+    keys.update(f"actions.intervention.{code}" for code in workflow.INTERVENTIONS)
+    keys.update(f"actions.party_role.{code}" for code in workflow.PARTY_ROLES)
+    keys.update(f"actions.outcome_value.{code}" for code in (*workflow.OUTCOMES, workflow.TRANSFERRED))
+    keys.update(f"history.column.{column}" for column in case_history.SHOWN)
+    keys.update(("actions.answer.yes", "actions.answer.no"))
+    for spec in CASE_FORMS:
+        keys.update(key for step in spec.steps for key in (step.title_key, getattr(step, "prompt_key", None)) if key)
     keys.update(_EVENT_KINDS)
     keys.update(f"workflow.step.{step}" for step in workflow.STEPS)
     keys.update(f"workflow.status.{status}" for status in (*workflow.STEP_STATUS.values(), workflow.CLOSED))
