@@ -203,7 +203,7 @@ async def _with_lead_department(conv: Conversation, case: Case, change: wf.Chang
     """A new field may move the lead to another department (routing by field)."""
     if change.values.get("field") == case.field:
         return change
-    lead_unit_id = await intake.lead_unit_for(conv, change.values["field"])
+    lead_unit_id = await intake.lead_unit_for(conv, change.values["field"], case.commune_unit_id)
     if lead_unit_id == case.lead_unit_id:
         return change
     return replace(change, values={**change.values, "lead_unit_id": lead_unit_id},

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from storage.demo import POLICE_CODE, WARD_CODE
+from storage.demo import POLICE_CODE, WARD_CODE, department_code
 from storage.tables import CaseEventRow, CasePartyRow, CaseRow, CommitmentRow, MediationSessionRow
 from tests.integration.test_conversation import harness  # noqa: F401 (fixture)
 from tests.integration.test_staff_conversation import (  # noqa: F401 (fixture)
@@ -270,3 +270,35 @@ async def test_cancelling_a_form_returns_to_the_case_and_writes_nothing(staff):
     await h.send(user=OFFICER, text="/cancel")
     assert f"Case {h.case_code}" in h.last(OFFICER).text
     assert await event_kinds(h) == ["created"] and await h.count("form_sessions") == 0
+
+
+async def test_department_members_work_on_the_cases_their_department_leads(staff):
+    """A land case is led by the economic department; reclassified as family, by culture."""
+    h = staff
+    await make_invite(h, "EconomicMember1", "member", department_code("economic"))
+    await make_invite(h, "CultureMember01", "member", department_code("culture"))
+    await become(h, "500", "EconomicMember1")
+    await become(h, "501", "CultureMember01")
+    await h.press("My unit's cases", "500")
+    await h.press(h.case_code, "500")
+    card = h.last("500")
+    assert "Add a note" in str(card.buttons) and "Classify" not in str(card.buttons) and "Close" not in str(card.buttons)
+    await h.press("Add a note", "500")
+    await h.send(user="500", text="Phòng KT-HT: the wall needs a building permit check.")
+    assert "Note added." in h.last("500").text
+    await open_card(h, "501")
+    assert h.last("501").text.startswith("No such case")
+
+    await open_card(h, OFFICER)
+    await h.press("Classify", OFFICER)
+    await h.press("Marriage & family", OFFICER)
+    await h.press("civil", OFFICER)
+    await h.press("simple", OFFICER)
+    await h.press("No", OFFICER)
+    await h.press("3–5", OFFICER)
+    await open_card(h, "500")
+    assert h.last("500").text.startswith("No such case")
+    await open_card(h, "501")
+    assert f"Case {h.case_code}" in h.last("501").text and "Phòng Văn hóa" in h.last("501").text
+    await h.send(user=OFFICER, text=f"/history {h.case_code}")
+    assert "lead department: Phòng Kinh tế, Hạ tầng và Đô thị → Phòng Văn hóa - Xã hội" in h.last(OFFICER).text
