@@ -14,6 +14,7 @@ from handlers.i18n import CatalogTranslator
 from handlers.ports import Channel, Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
 from scheduler.outbox import OutboxSender
+from scheduler.rules import load_calendar, load_rules
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
@@ -37,11 +38,14 @@ class Container:
 
 
 def core_config(settings: Settings) -> CoreConfig:
+    """Raises scheduler.rules.RulesError when a ward's rules or days-off file is wrong."""
     return CoreConfig(
         form_ttl=timedelta(hours=settings.form_ttl_hours),
         alert_chat_id=settings.alert_chat_id,
         ward_code=settings.ward_code,
         timezone=settings.timezone,
+        rules=load_rules(settings.rules_file),
+        calendar=load_calendar(settings.timezone, settings.days_off_file),
     )
 
 

@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     ward_import.add_argument("--dry-run", action="store_true",
                              help="check the file and show what would change, then write nothing")
     add_invite_parser(commands)
+    commands.add_parser(
+        "rules", help="show the deadline rules in force (the defaults with HOAGIAI_RULES_FILE's changes)",
+        description="Print every deadline rule the scheduler uses: the legal defaults of scheduler/rules.yaml "
+                    "with the ward's changes from HOAGIAI_RULES_FILE, and the days off of HOAGIAI_DAYS_OFF_FILE. "
+                    "A mistake in either file is printed with the file, the rule and the field, exit code 2.")
     return parser
 
 
@@ -74,6 +79,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _import_ward(settings, args.path, dry_run=args.dry_run)
     if args.command == "invite":
         return await run_invite(settings, args)
+    if args.command == "rules":
+        return _show_rules(settings)
 
     from storage.migrate import DatabaseNotMigrated, current_revision, upgrade
 
@@ -161,3 +168,22 @@ def _refuse(problems: list[object]) -> int:
         print(problem, file=sys.stderr)
     print(f"hoagiai: {len(problems)} problem(s); nothing was imported", file=sys.stderr)
     return 2
+
+
+def _show_rules(settings: Settings) -> int:
+    """The rules in force, one line each, so a ward can check its configuration."""
+    from scheduler.rules import RulesError, load_calendar, load_rules
+
+    try:
+        rules = load_rules(settings.rules_file)
+        calendar = load_calendar(settings.timezone, settings.days_off_file)
+    except RulesError as error:
+        print(f"hoagiai: {error}", file=sys.stderr)
+        return 2
+    for rule in rules:
+        when = ", ".join(f"{key}={value}" for key, value in rule.when.items()) or "-"
+        step = "-" if rule.step is None else str(rule.step)
+        print(f"{rule.id:28} {rule.kind:13} step {step:2} {when:46} {rule.limit:>3} {rule.unit:13} {rule.source}")
+    days_off = ", ".join(day.isoformat() for day in sorted(calendar.days_off)) or "none"
+    print(f"ward days off (besides public holidays): {days_off}")
+    return 0

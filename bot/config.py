@@ -33,8 +33,10 @@ class Settings(BaseSettings):
     upload_dir: Path = Path("./data/uploads")
     max_upload_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    rules_file: Path | None = None  # a ward's changes to the deadline rules (scheduler/rules.yaml)
+    days_off_file: Path | None = None  # the ward's own days off, besides the public holidays
 
-    @field_validator("alert_chat_id", "ward_code", "webhook_url", mode="before")
+    @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.web.app import create_web_app
 from bot.web.chat import WebChatHub, chat_routes
 from scheduler.runner import build_scheduler
+from scheduler.rules import RulesError
 from storage.migrate import require_up_to_date
 
 log = logging.getLogger("hoagiai.runtime")
@@ -38,7 +39,10 @@ async def serve(settings: Settings, *, use_telegram: bool = True, on_ready: Call
     """Run until SIGINT or SIGTERM."""
     check_settings(settings)
     await require_up_to_date(settings.database_url)
-    container = build(settings)
+    try:
+        container = build(settings)
+    except RulesError as error:
+        raise ConfigurationError(str(error)) from error
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,7 +67,9 @@ async def serve(settings: Settings, *, use_telegram: bool = True, on_ready: Call
 
         await register_webhook(telegram_bot, settings.webhook_url, settings.webhook_secret.get_secret_value())
 
-    scheduler = build_scheduler(container.uow_factory, container.clock, settings.timezone)
+    scheduler = build_scheduler(container.uow_factory, container.clock, settings.timezone,
+                                translator=container.translator, config=container.dispatcher.config,
+                                on_commit=container.sender.kick)
     scheduler.start()
     sender_task = asyncio.create_task(container.sender.run(stop), name="outbox")
     tasks = [asyncio.create_task(start(), name="intake") for start in background]
@@ -99,13 +105,14 @@ def _spawn(coroutine) -> None:
 
 async def _telegram(container: Container, stop: asyncio.Event):
     from bot.telegram.client import bot_id_from_token, make_bot
+    from bot.telegram.limits import TELEGRAM_LIMITS
     from bot.telegram.outbound import TelegramChannel
 
     settings = container.settings
     token = settings.telegram_token.get_secret_value()  # type: ignore[union-attr]
     bot = make_bot(token, settings.telegram_api_base_url, settings.telegram_file_url)
     await bot.initialize()
-    channel = TelegramChannel(bot)
+    channel = TelegramChannel(bot, limits=TELEGRAM_LIMITS)  # the outbox sender paces every send
     container.channels[channel.name] = channel
     container.telegram_bot = bot
     bot_id = bot_id_from_token(token)

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from handlers import casework, intake, notify
+from handlers import casework, intake, notify, step_deadlines
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case, FormSession
@@ -232,8 +232,13 @@ async def _add_records(conv: Conversation, actor: Actor, action: str, case: Case
 
 
 async def _write(conv: Conversation, actor: Actor, action: str, case: Case, change: wf.Change) -> list[Outgoing]:
-    """Apply the change (version-checked), record the event, tell the reporter, show the card."""
-    updated = await conv.uow.casework.apply(case, change.values, conv.now) if change.values else case
+    """Apply the change (version-checked) with the open step's new deadline, record the event,
+    keep the step reminder in line, tell the reporter, show the card."""
+    values = change.values
+    if values:
+        values = {**values, **step_deadlines.deadline_values(conv.config, case, replace(case, **values), conv.now)}
+    updated = await conv.uow.casework.apply(case, values, conv.now) if values else case
+    await step_deadlines.sync_reminder(conv, case, updated)
     await conv.uow.cases.add_event(case.id, actor_id=actor.person_id, kind=change.event, data=change.data, at=conv.now)
     log.info("case action code=%s action=%s person=%s version=%d", case.code, action, actor.person_id, updated.version)
     replies = await notify.case_changed(conv, case, updated)

@@ -2,7 +2,7 @@
 
 A list is named by a compact key carried in its buttons (`k:l:<key>:<page>`):
 
-    new | urgent | mine | all     the fixed lists
+    new | urgent | overdue | mine | all   the fixed lists (overdue: the open step is past due)
     s<1-5>                       by workflow step          k:l:s3:0
     f-<field code>               by field of the dispute   k:l:f-land:0
     g<unit id>                   by residential group      k:l:g12:0
@@ -18,6 +18,7 @@ actor's own list. Access (an empty scope) is checked by the caller, `handlers.ca
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from handlers.domain import access
@@ -33,7 +34,7 @@ PAGE_SIZE = 8
 GROUP_PAGE_SIZE = 8
 MAX_PAGE = 10_000
 # The fixed lists, in menu order.
-FIXED_LISTS = ("new", "urgent", "mine", "all")
+FIXED_LISTS = ("new", "urgent", "overdue", "mine", "all")
 FIELD_PREFIX = "f-"
 FILTER_MENU = "k:fm"
 
@@ -56,7 +57,7 @@ def page_of(text: str) -> int:
 async def selection(conv: Conversation, actor: Actor, key: str) -> tuple[CaseFilter, str]:
     """The filter and title a list key stands for; ValueError for a key no button carries."""
     if key in FIXED_LISTS:
-        return _fixed_filter(actor, key), _fixed_title(conv, actor, key)
+        return _fixed_filter(actor, key, conv.now), _fixed_title(conv, actor, key)
     if step := _STEP_KEY.fullmatch(key):
         number = int(step.group(1))
         return CaseFilter(step=number), conv("lists.title.step", step=number,
@@ -70,10 +71,11 @@ async def selection(conv: Conversation, actor: Actor, key: str) -> tuple[CaseFil
     raise ValueError(f"unknown list key {key!r}")
 
 
-def _fixed_filter(actor: Actor, key: str) -> CaseFilter:
+def _fixed_filter(actor: Actor, key: str, now: datetime) -> CaseFilter:
     return {
         "new": CaseFilter(status=wf.STEP_STATUS[wf.CLASSIFY]),
         "urgent": CaseFilter(urgent=True),
+        "overdue": CaseFilter(overdue_at=now),
         "mine": CaseFilter(assignee_id=actor.person_id),
         "all": CaseFilter(),
     }[key]
@@ -120,7 +122,8 @@ async def case_list(conv: Conversation, actor: Actor, key: str, page: int) -> li
 
 
 def list_label(conv: Conversation, case: Case) -> str:
-    mark = "🚨 " if case.urgent else ""
+    overdue = case.step_due_at is not None and not case.is_closed and case.step_due_at < conv.now
+    mark = ("🚨 " if case.urgent else "") + ("⏰ " if overdue else "")
     state = conv("staff.closed") if case.is_closed else conv("staff.step_short", step=case.step)
     return f"{mark}{case.code} · {conv(f'field.{case.field}')} · {state}"
 

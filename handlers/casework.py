@@ -41,7 +41,8 @@ def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...
     if actor.is_police:
         return (
             (Choice(conv("staff.list.new"), "k:l:new:0"), Choice(conv("staff.list.urgent"), "k:l:urgent:0")),
-            (Choice(conv("staff.list.mine"), "k:l:mine:0"), Choice(conv("staff.list.all"), "k:l:all:0")),
+            (Choice(conv("staff.list.overdue"), "k:l:overdue:0"), Choice(conv("staff.list.mine"), "k:l:mine:0")),
+            (Choice(conv("staff.list.all"), "k:l:all:0"),),
             (filters,),
         )
     if access.scope_of(actor).empty:
@@ -160,6 +161,7 @@ async def card(conv: Conversation, actor: Actor, case: Case, note: str | None = 
         conv("staff.card.received", at=case.created_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"),
              ack=people.get(case.acknowledged_by, "—") if case.acknowledged_by else conv("staff.card.not_acknowledged")),
         await _work_line(conv, case),
+        *_due_line(conv, case),
         "",
         case.summary,
     ]
@@ -167,6 +169,14 @@ async def card(conv: Conversation, actor: Actor, case: Case, note: str | None = 
     names = await conv.uow.staff.names(sorted({e.actor_id for e in events if e.actor_id}))
     lines += ["", conv("staff.card.timeline")] + [_event_line(conv, e, names) for e in events]
     return say(conv, "\n".join(lines), _action_rows(conv, actor, case))
+
+
+def _due_line(conv: Conversation, case: Case) -> list[str]:
+    """When the open step is due (in the ward's zone), marked when it has passed."""
+    if case.step_due_at is None or case.is_closed:
+        return []
+    due = case.step_due_at.astimezone(ZoneInfo(conv.config.timezone)).strftime("%d/%m/%Y %H:%M")
+    return [conv("staff.card.overdue" if case.step_due_at < conv.now else "staff.card.due", due=due)]
 
 
 async def _work_line(conv: Conversation, case: Case) -> str:
@@ -214,7 +224,7 @@ def _event_line(conv: Conversation, event, names: dict[int, str]) -> str:
 _EVENT_KINDS = {f"event.{k}" for k in (
     "created", "viewed", "history_viewed", "acknowledged", "taken", "assigned", "classified", "note",
     "party_added", "verified", "intervention_chosen", "session_recorded", "outcome_recorded",
-    "commitment_added", "closed", "reopened",
+    "commitment_added", "closed", "reopened", "overdue", "escalated",
 )}
 
 

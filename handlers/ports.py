@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -130,3 +132,38 @@ class Channel(Protocol):
     name: str
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """How fast a platform lets a bot send; None is no limit. Every API call counts: a long
+    reply sent as three messages is three. The outbox sender spaces calls evenly (no bursts):
+    `overall_per_second` across all chats, and per chat the stricter of `per_chat_per_second`
+    and, in group chats, `per_group_per_minute`. With `hold_channel_on_retry` a RetryLater from
+    one chat (the platform's flood control) holds every send of the channel for that long."""
+
+    overall_per_second: float | None = None
+    per_chat_per_second: float | None = None
+    per_group_per_minute: float | None = None
+    hold_channel_on_retry: bool = False
+
+    def chat_interval(self, group: bool) -> float | None:
+        """Seconds between two calls to one chat, or None when a chat has no limit of its own."""
+        intervals = [1 / self.per_chat_per_second] if self.per_chat_per_second else []
+        if group and self.per_group_per_minute:
+            intervals.append(60 / self.per_group_per_minute)
+        return max(intervals, default=None)
+
+
+Pace = Callable[[], Awaitable[None]]
+
+
+class PacedChannel(Channel, Protocol):
+    """A Channel with rate limits: it awaits `pace()` before each API call a payload needs, and
+    says which chats are groups (their limit differs). The sender owns the limiters."""
+
+    limits: ChannelLimits
+
+    def is_group(self, chat_id: str) -> bool: ...
+
+    async def send(self, chat_id: str, payload: dict[str, Any], *, pace: Pace | None = None) -> None: ...

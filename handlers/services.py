@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, casework, intake, notify, onboarding
+from handlers import case_actions, casework, intake, notify, onboarding, step_deadlines
 from handlers.domain import routing
+from handlers.domain.calendar import WorkCalendar
+from handlers.domain.deadlines import Rule
 from handlers.domain.invites import looks_like_code
 from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person, Unit
 from handlers.domain.roles import LEADER, Actor
@@ -43,6 +45,9 @@ class CoreConfig:
     alert_channel: str = "telegram"
     ward_code: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Deadline rules and the working-day calendar; loaded from files at the edge (scheduler/rules.py).
+    rules: tuple[Rule, ...] = ()
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
 
 @dataclass
@@ -344,6 +349,8 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
     lead = routing.lead_department(answers["field"], ward, departments)
     urgency = assess_urgency(answers["description"], bool(answers.get("danger")))
     local_year = conv.now.astimezone(ZoneInfo(conv.config.timezone)).year
+    deadline = step_deadlines.deadline_for(conv.config, kind=CASE_KIND_DISPUTE, step=1, urgent=urgency.urgent,
+                                           intervention=None, started_at=conv.now)
     case = await conv.uow.cases.add(NewCase(
         kind=CASE_KIND_DISPUTE, field=answers["field"],
         commune_unit_id=ward.id if ward else None, group_unit_id=answers.get("group_id"),
@@ -352,7 +359,10 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
         danger_now=bool(answers.get("danger")), urgent=urgency.urgent, urgency_reasons=list(urgency.reasons),
         reporter_id=conv.person.id, contact_phone=answers.get("phone"), created_at=conv.now,
         code_year=local_year, channel=conv.inbound.platform, lead_unit_id=lead.id if lead else None,
+        step_started_at=conv.now, step_due_at=deadline.due_at if deadline else None,
+        step_rule=deadline.rule_id if deadline else None,
     ))
+    await step_deadlines.sync_reminder(conv, None, case)
     await conv.uow.cases.add_event(case.id, actor_id=conv.person.id, kind="created",
                                    data=_created_data(conv, urgency, answers), at=conv.now)
     log.info("case created code=%s field=%s urgent=%s reasons=%s channel=%s lead=%s on_behalf=%s",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from handlers.ports import Clock, UnitOfWorkFactory
-from scheduler.jobs import prune_inbound_updates, purge_expired_forms
+from handlers.ports import Clock, Translator, UnitOfWorkFactory
+from handlers.services import CoreConfig
+from scheduler.jobs import prune_inbound_updates, purge_expired_forms, sweep_reminders
+
+REMINDER_SWEEP_SECONDS = 30
 
 
-def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str) -> AsyncIOScheduler:
+def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str, *,
+                    translator: Translator | None = None, config: CoreConfig | None = None,
+                    on_commit: Callable[[], None] | None = None) -> AsyncIOScheduler:
+    """The periodic jobs; the reminder sweep needs the translator and the core's config."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
         purge_expired_forms, "interval", minutes=10, args=(uow_factory, clock),
@@ -18,4 +26,10 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str)
         prune_inbound_updates, "interval", hours=6, args=(uow_factory, clock),
         id="prune_inbound_updates", coalesce=True, max_instances=1, replace_existing=True,
     )
+    if translator is not None and config is not None:
+        scheduler.add_job(
+            sweep_reminders, "interval", seconds=REMINDER_SWEEP_SECONDS,
+            args=(uow_factory, translator, clock, config), kwargs={"on_commit": on_commit},
+            id="sweep_reminders", coalesce=True, max_instances=1, replace_existing=True,
+        )
     return scheduler

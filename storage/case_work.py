@@ -152,6 +152,8 @@ def _filter_conditions(wanted: CaseFilter) -> list[Any]:
     conditions = []
     if wanted.open_only:
         conditions.append(CASES.c.closed_at.is_(None))
+    if wanted.overdue_at is not None:
+        conditions.append(CASES.c.step_due_at < wanted.overdue_at)
     for column, value in (
         (CASES.c.assignee_id, wanted.assignee_id), (CASES.c.status, wanted.status), (CASES.c.urgent, wanted.urgent),
         (CASES.c.step, wanted.step), (CASES.c.field, wanted.field), (CASES.c.group_unit_id, wanted.group_unit_id),

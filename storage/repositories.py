@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -247,6 +248,7 @@ class SqlCaseRepo:
             address=new.address, latitude=new.latitude, longitude=new.longitude, summary=new.summary,
             reporter_id=new.reporter_id, contact_phone=new.contact_phone, channel=new.channel,
             lead_unit_id=new.lead_unit_id, created_at=new.created_at, updated_at=new.created_at,
+            step_started_at=new.step_started_at, step_due_at=new.step_due_at, step_rule=new.step_rule,
         )
         self.session.add(row)
         await self.session.flush()
@@ -274,6 +276,18 @@ class SqlCaseRepo:
             case_id=case_id, platform=platform, kind=file.kind, file_id=file.file_id, sha256=file.sha256,
             size=file.size, mime_type=file.mime_type, file_name=file.file_name, created_at=at,
         ))
+
+
+@dataclass(frozen=True)
+class FailedRecipient:
+    """A chat the outbox gave up on (the user blocked the bot, the chat is gone)."""
+
+    channel: str
+    chat_id: str
+    failures: int
+    last_failed_at: datetime
+    last_error: str
+    last_message_id: int
 
 
 class SqlOutboxRepo:
@@ -369,9 +383,26 @@ class SqlOutboxRepo:
         return result.rowcount or 0
 
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
-        """Given up: the row stays for inspection, but a pre-consent message is scrubbed too."""
-        await self._set(message_id, status="failed", lease_until=None, last_error=error[:MAX_ERROR_CHARS])
+        """Given up: the row stays for inspection, but a pre-consent message is scrubbed too.
+        A failed row's next_attempt_at is when it was given up."""
+        await self._set(message_id, status="failed", lease_until=None, next_attempt_at=now,
+                        last_error=error[:MAX_ERROR_CHARS])
         await self._scrub_ephemeral([message_id])
+
+    async def failed_recipients(self, since: datetime) -> list[FailedRecipient]:
+        """Chats with messages given up on at or after `since`, the latest first (for officers).
+        Scrubbed pre-consent rows have no chat and are left out."""
+        rows = await self.session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.chat_id, OUTBOX.c.last_error, OUTBOX.c.next_attempt_at)
+            .where(OUTBOX.c.status == "failed", OUTBOX.c.next_attempt_at >= since, OUTBOX.c.chat_id.is_not(None))
+            .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        )
+        chats: dict[tuple[str, str], FailedRecipient] = {}
+        for id_, channel, chat_id, error, failed_at in rows:
+            earlier = chats.get((channel, chat_id))
+            chats[(channel, chat_id)] = FailedRecipient(
+                channel, chat_id, (earlier.failures if earlier else 0) + 1, failed_at, error or "", id_)
+        return sorted(chats.values(), key=lambda chat: (chat.last_failed_at, chat.last_message_id), reverse=True)
 
     async def _set(self, message_id: int, **values: Any) -> None:
         await self.session.execute(
@@ -426,7 +457,7 @@ CASE_FIELDS = (
     "created_at", "updated_at", "version", "nature", "complexity", "people_count", "danger_now",
     "commune_unit_id", "address", "lead_unit_id", "assignee_id", "assigned_unit_id", "intervention",
     "transfer_to", "outcome", "mediation_record", "acknowledged_at", "acknowledged_by", "closed_at",
-    "reopen_count", "channel",
+    "reopen_count", "channel", "step_started_at", "step_due_at", "step_rule",
 )
 
 

@@ -41,6 +41,7 @@ NAMING_CONVENTION = {
 
 UNIT_KINDS = ("commune", "group", "department", "team")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+REMINDER_STATUSES = ("pending", "done", "cancelled")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -166,6 +167,10 @@ class CaseRow(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     closed_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The open step's deadline (handlers/domain/deadlines.py): when it began, when it is due, by which rule.
+    step_started_at: Mapped[datetime | None]
+    step_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    step_rule: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer)
@@ -257,6 +262,31 @@ class CommitmentRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime]
+
+
+class ReminderRow(Base):
+    """Something the scheduler must do at `due_at` (remind, escalate, re-alert, check in); the
+    periodic sweep claims due rows with a lease, so several workers never act twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        CheckConstraint(_check_in("status", REMINDER_STATUSES), name="status"),
+        Index("ix_reminders_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # step_due, urgent_alert, checkin, form_expiry
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[int | None]
+    due_at: Mapped[datetime]
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # escalation level
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    data: Mapped[dict[str, Any] | None] = mapped_column(json_type(nullable=True))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class FormSessionRow(Base):

@@ -26,6 +26,7 @@ from storage.repositories import (
     SqlUnitRepo,
     is_duplicate_update,
 )
+from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
 
 # PostgreSQL: serialization_failure, deadlock_detected.
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepo
     staff: SqlStaffRepo
     casework: SqlCaseWorkRepo
+    reminders: SqlReminderRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepo(session)
         self.staff = SqlStaffRepo(session)
         self.casework = SqlCaseWorkRepo(session)
+        self.reminders = SqlReminderRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -12,8 +12,9 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.telegram.limits import TELEGRAM_LIMITS, is_group_chat
 from handlers.messages import Choice, Reply, ShareRequest
-from handlers.ports import PermanentFailure, RetryLater
+from handlers.ports import ChannelLimits, Pace, PermanentFailure, RetryLater
 
 log = logging.getLogger("hoagiai.telegram.outbound")
 
@@ -32,17 +33,26 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", cate
 
 
 class TelegramChannel:
-    """The `Channel` for Telegram: one Reply becomes one or more sendMessage calls."""
+    """The `PacedChannel` for Telegram: one Reply becomes one or more sendMessage calls, each
+    paced by the outbox sender within `limits` (None: unpaced, e.g. a test without a sender)."""
 
     name = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, limits: ChannelLimits | None = TELEGRAM_LIMITS) -> None:
         self._bot = bot
+        self.limits = limits
 
-    async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
+    def is_group(self, chat_id: str) -> bool:
+        return is_group_chat(chat_id)
+
+    async def send(self, chat_id: str, payload: dict[str, Any], *, pace: Pace | None = None) -> None:
+        """Sends the reply's messages in order, awaiting `pace()` before each API call. An error
+        after the first part means the whole reply is sent again later (at least once)."""
         reply = Reply.from_payload(payload)
         try:
             for text, markup in render(reply):
+                if pace is not None:
+                    await pace()
                 params: dict[str, Any] = {"chat_id": chat_id, "text": text}
                 if markup is not None:
                     params["reply_markup"] = markup

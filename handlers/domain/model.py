@@ -84,6 +84,9 @@ class NewCase:
     status: str = STATUS_NEW
     step: int = 1
     channel: str = ""
+    step_started_at: datetime | None = None
+    step_due_at: datetime | None = None
+    step_rule: str | None = None
     lead_unit_id: int | None = None  # the department that leads it (handlers.domain.routing)
 
 
@@ -123,6 +126,9 @@ class Case:
     closed_at: datetime | None = None
     reopen_count: int = 0
     channel: str = ""
+    step_started_at: datetime | None = None
+    step_due_at: datetime | None = None
+    step_rule: str | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -202,6 +208,7 @@ class CaseFilter:
     field: str | None = None
     group_unit_id: int | None = None
     open_only: bool = True
+    overdue_at: datetime | None = None  # only cases whose open step was due before this moment
 
 
 @dataclass(frozen=True)
@@ -223,3 +230,17 @@ class Contact:
     platform: str
     chat_id: str
     language: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A due reminder as the sweep sees it: what to do (`kind`, `level`) about which case step."""
+
+    id: int
+    case_id: int | None
+    kind: str
+    rule_id: str | None
+    step: int | None
+    due_at: datetime
+    level: int
+    data: dict[str, Any] = field(default_factory=dict)

@@ -4,6 +4,8 @@ It answers `/bot<token>/<method>` with the real API's envelope and object shapes
 them), queues updates the test pushes, and hands them out like Telegram does: by getUpdates
 long polling (the offset confirms and drops earlier updates) or, while a webhook is set, by
 POSTing them in order to the webhook with its secret header, retrying until it answers 200.
+With `rate_limits=RateLimits()` it answers sends over Telegram's limits with 429 (see
+`flood_answers`).
 
     async with FakeTelegram() as fake:
         bot = make_bot(fake.token, fake.base_url, fake.base_file_url)
@@ -18,9 +20,10 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +46,20 @@ SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member", "chat_member",
                 "channel_post", "inline_query", "poll", "poll_answer", "message_reaction")
 Predicate = Callable[[dict[str, Any]], bool]
+RATE_LIMITED = {"sendmessage", "sendphoto", "senddocument"}
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's send limits, as the fake enforces them when given: a send over a limit is
+    answered 429 with `retry_after` (whole seconds, at least 1) and not performed. A limit is
+    N sends in a sliding window, shortened by `tolerance` for the jitter a client cannot help
+    (a client spacing its calls evenly never meets it); group chats have negative ids."""
+
+    overall_per_second: int = 30
+    per_chat_per_second: int = 1
+    per_group_per_minute: int = 20
+    tolerance: float = 0.1
 
 
 class ApiError(Exception):
@@ -92,13 +109,16 @@ class FakeTelegram:
     """The fake server; start it with `async with` or `await start()`."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, bot_username: str = "hoagiai_test_bot",
-                 webhook_retry_max: float = 0.5) -> None:
+                 webhook_retry_max: float = 0.5, rate_limits: RateLimits | None = None) -> None:
         self.token = token
         self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "HoaGiai",
                          "username": bot_username, "can_join_groups": True,
                          "can_read_all_group_messages": False, "supports_inline_queries": False}
         self.webhook_retry_max = webhook_retry_max
         self.calls: list[tuple[str, dict[str, Any]]] = []  # every API call, in order
+        self.rate_limits = rate_limits
+        self.flood_answers: list[dict[str, Any]] = []  # every 429 answered: at, method, chat_id, retry_after
+        self._send_times: dict[str, deque[float]] = defaultdict(deque)  # "" = all chats; accepted sends only
         self.answered_callbacks: list[str] = []
         self.edits: list[dict[str, Any]] = []
         self.webhook: _Webhook | None = None
@@ -301,8 +321,9 @@ class FakeTelegram:
     def sent_to(self, chat_id: int | str) -> list[dict[str, Any]]:
         """The bot's messages in the chat, oldest first, as they are now (edits applied).
 
-        Each: method, chat_id, message_id, text (or caption), reply_markup (dict or None),
-        buttons [(label, callback_data), ...] of the inline keyboard, params (the raw call)."""
+        Each: method, chat_id, message_id, at (time.monotonic() of the send), text (or caption),
+        reply_markup (dict or None), buttons [(label, callback_data), ...] of the inline keyboard,
+        params (the raw call)."""
         return list(self._messages[str(chat_id)])
 
     def last_buttons(self, chat_id: int | str) -> list[tuple[str, str]]:
@@ -379,10 +400,42 @@ class FakeTelegram:
             return _error(ApiError(404, "Not Found"))
         try:
             self._maybe_fail(method)
+            self._check_rate(method, params)
             result = await handler(params)
         except ApiError as error:
+            if error.code == 429:
+                self.flood_answers.append({"at": time.monotonic(), "method": method,
+                                           "chat_id": str(params.get("chat_id")),
+                                           "retry_after": (error.parameters or {}).get("retry_after")})
             return _error(error)
         return web.json_response({"ok": True, "result": result})
+
+    def _check_rate(self, method: str, params: dict[str, Any]) -> None:
+        """With `rate_limits`, a send over a limit is answered 429 and not counted."""
+        limits = self.rate_limits
+        if limits is None or method not in RATE_LIMITED:
+            return
+        now, chat = time.monotonic(), str(params.get("chat_id"))
+        windows = [("", limits.overall_per_second, 1.0), (chat, limits.per_chat_per_second, 1.0)]
+        if chat.startswith("-"):
+            windows.append((chat, limits.per_group_per_minute, 60.0))
+        wait = max(self._window_wait(self._send_times[key], count, span - limits.tolerance, now)
+                   for key, count, span in windows)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
+        for key in ("", chat):
+            times = self._send_times[key]
+            times.append(now)
+            while times and times[0] <= now - 60:
+                times.popleft()
+
+    @staticmethod
+    def _window_wait(times: deque[float], count: int, span: float, now: float) -> float:
+        """How long until one more send keeps `count` sends in any `span` seconds."""
+        if len(times) < count:
+            return 0.0
+        return times[-count] + span - now
 
     def _maybe_fail(self, method: str) -> None:
         for failure in self._failures:
@@ -693,7 +746,7 @@ class FakeTelegram:
                       fields: dict[str, Any], markup: dict[str, Any] | None) -> dict[str, Any]:
         key = str(chat["id"])
         record = {"method": method, "chat_id": key, "message_id": next(self._message_ids[key]),
-                  "date": int(time.time()), "text": fields.get("text", fields.get("caption")),
+                  "date": int(time.time()), "at": time.monotonic(), "text": fields.get("text", fields.get("caption")),
                   "reply_markup": markup, "buttons": _buttons(markup), "fields": fields,
                   "params": _printable(params)}
         self._messages[key].append(record)

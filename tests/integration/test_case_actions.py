@@ -4,14 +4,17 @@ it is offered, started and written, optimistic locking, and the reporter told al
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
 from storage.demo import POLICE_CODE, WARD_CODE, department_code
 from storage.tables import CaseEventRow, CasePartyRow, CaseRow, CommitmentRow, MediationSessionRow
-from tests.integration.test_conversation import harness  # noqa: F401 (fixture)
+from handlers.services import CoreConfig
+from scheduler.rules import load_calendar, load_rules
+from storage.demo import load_demo_ward
+from tests.integration.test_conversation import CODE, Harness, consent, harness, report  # noqa: F401 (fixture)
 from tests.integration.test_staff_conversation import (  # noqa: F401 (fixture)
     CODE_LEADER1, CODE_LEADER3, CODE_OFFICER, become, make_invite, ward, ward_case_id,
 )
@@ -302,3 +305,72 @@ async def test_department_members_work_on_the_cases_their_department_leads(staff
     assert f"Case {h.case_code}" in h.last("501").text and "Phòng Văn hóa" in h.last("501").text
     await h.send(user=OFFICER, text=f"/history {h.case_code}")
     assert "lead department: Phòng Kinh tế, Hạ tầng và Đô thị → Phòng Văn hóa - Xã hội" in h.last(OFFICER).text
+
+
+@pytest.fixture
+async def timed(uow_factory):
+    """The ward with the default deadline rules and Vietnam's calendar; officer and resident."""
+    await load_demo_ward(uow_factory)
+    h = Harness(uow_factory, CoreConfig(rules=load_rules(), calendar=load_calendar()))
+    await make_invite(h, CODE_OFFICER, "officer", POLICE_CODE)
+    await consent(h, RESIDENT)
+    await report(h, RESIDENT)  # Sunday 22/11/2026 09:00 in Hanoi
+    h.case_code = CODE.search(h.last(RESIDENT).text).group(0)
+    await become(h, OFFICER, CODE_OFFICER)
+    return h
+
+
+async def pending_reminders(h) -> list[tuple[str, str, datetime]]:
+    async with h.uow_factory() as uow:
+        case_id = await uow.session.scalar(select(CaseRow.id))
+        return [(r["kind"], r["rule_id"], r["due_at"]) for r in await uow.reminders.pending(case_id)]
+
+
+async def test_each_open_step_has_a_due_time_and_a_reminder(timed):
+    h = timed
+    row = await case_row(h)
+    # One working day to classify: Monday 23/11 at the end of office hours (17:00 in Hanoi).
+    assert (row.step_rule, row.step_due_at) == ("dispute.classify", datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+    assert await pending_reminders(h) == [("step_due", "dispute.classify", datetime(2026, 11, 23, 10, tzinfo=timezone.utc))]
+
+    await classify(h)
+    row = await case_row(h)
+    # Five working days to verify; 24/11 is a public holiday (Ngày Văn hóa Việt Nam).
+    assert (row.step_rule, row.step_due_at) == ("dispute.verify", datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc))
+    assert await pending_reminders(h) == [("step_due", "dispute.verify", datetime(2026, 11, 27, 10, tzinfo=timezone.utc))]
+    assert "This step is due: 30/11/2026 17:00" in h.last(OFFICER).text
+
+    await h.send(user=OFFICER, text="/cases")
+    await h.press("Overdue", OFFICER)
+    assert "no cases" in h.last(OFFICER).text
+    h.clock.current = datetime(2026, 11, 30, 10, 1, tzinfo=timezone.utc)
+    await h.press("Overdue", OFFICER)
+    assert f"⏰ {h.case_code}" in str(h.last(OFFICER).buttons)
+    await h.press(h.case_code, OFFICER)
+    assert "OVERDUE since 30/11/2026 17:00" in h.last(OFFICER).text
+
+    await verify(h)
+    await choose_mediation_for_team(h)
+    row = await case_row(h)
+    # A mediation starts within 3 days after the mediator is assigned (Luật Hòa giải ở cơ sở, Điều 20.2).
+    assert row.step_rule == "dispute.resolve.mediation"
+    assert row.step_due_at == datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
+    assert [rule for _, rule, _ in await pending_reminders(h)] == ["dispute.resolve.mediation"]
+
+
+async def test_a_closed_case_has_no_deadline_and_a_reopened_one_starts_again(timed):
+    h = timed
+    await classify(h)
+    await verify(h)
+    await h.press("Choose intervention", OFFICER)
+    await h.press("Transfer beyond the ward", OFFICER)
+    await h.send(user=OFFICER, text="Tòa án nhân dân khu vực 1")
+    row = await case_row(h)
+    assert (row.step, row.step_rule) == (5, "dispute.monitor")
+    await h.press("Close", OFFICER)
+    row = await case_row(h)
+    assert (row.step_due_at, row.step_rule) == (None, None) and await pending_reminders(h) == []
+    await h.press("Reopen", OFFICER)
+    await h.send(user=OFFICER, text="Lại tranh chấp")
+    row = await case_row(h)
+    assert row.step_rule == "dispute.verify" and [r for _, r, _ in await pending_reminders(h)] == ["dispute.verify"]

@@ -46,3 +46,31 @@ def test_webhook_mode_without_url_or_secret_is_explained(tmp_path):
 def test_invalid_setting_is_explained(tmp_path):
     result = run_cli("run", db=tmp_path / "x.db", extra_env={"HOAGIAI_TELEGRAM_MODE": "carrier-pigeon"})
     assert result.returncode == 2 and "telegram_mode" in result.stderr
+
+
+def test_rules_shows_the_defaults_with_the_wards_changes(tmp_path):
+    override = tmp_path / "rules.yaml"
+    override.write_text("rules:\n  - id: dispute.verify\n    kind: dispute\n    step: 2\n    unit: working_days\n"
+                        "    limit: 7\n    source: Quyết định của UBND phường\n    note: seven working days here\n",
+                        encoding="utf-8")
+    days_off = tmp_path / "days_off.yaml"
+    days_off.write_text("- 2026-12-24\n", encoding="utf-8")
+    result = run_cli("rules", db=tmp_path / "x.db",
+                     extra_env={"HOAGIAI_RULES_FILE": str(override), "HOAGIAI_DAYS_OFF_FILE": str(days_off)})
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "7 working_days" in lines["dispute.verify"] and "Quyết định của UBND phường" in lines["dispute.verify"]
+    assert "Luật Hòa giải ở cơ sở 2013, Điều 20.2" in lines["dispute.resolve.mediation"]
+    assert "2026-12-24" in result.stdout
+
+
+def test_a_wrong_rules_file_is_refused_by_rules_and_run(tmp_path):
+    override = tmp_path / "rules.yaml"
+    override.write_text("rules:\n  - id: dispute.verify\n    disabled: maybe\n", encoding="utf-8")
+    env = {"HOAGIAI_RULES_FILE": str(override)}
+    shown = run_cli("rules", db=tmp_path / "x.db", extra_env=env)
+    assert shown.returncode == 2 and str(override) in shown.stderr and "dispute.verify" in shown.stderr
+    db = tmp_path / "run.db"
+    assert run_cli("db", "upgrade", db=db).returncode == 0
+    refused = run_cli("run", db=db, extra_env=env)
+    assert refused.returncode == 2 and "dispute.verify" in refused.stderr

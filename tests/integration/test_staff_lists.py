@@ -188,7 +188,7 @@ async def test_malformed_payloads_are_refused_and_logged(book, caplog):
     forged = [
         "k:l:s0:0", "k:l:s6:0", "k:l:s:0", "k:l:s12:0", "k:l:s٣:0", "k:l:f-nope:0", "k:l:f-:0",
         "k:l:f-LAND:0", "k:l:f-land-x:0", "k:l:gx:0", "k:l:g:0", "k:l:g-3:0", "k:l:g99999999999999999999:0",
-        "k:l:g999999:0", f"k:l:g{police}:0", "k:l:overdue:0", "k:l:new:-1", "k:l:new:x", "k:l:new:99999999",
+        "k:l:g999999:0", f"k:l:g{police}:0", "k:l:late:0", "k:l:new:-1", "k:l:new:x", "k:l:new:99999999",
         "k:l:new:1_0", "k:l:new: 1", "k:l:new:+1", "k:l:new:0:0", "k:l:all", "k:fm:1", "k:fg", "k:fg:x",
         "k:fg:-1", "k:fg:100000", "k:fx:0",
     ]

@@ -8,11 +8,14 @@ update is confirmed (polling offset, webhook 200) only after `handle` returned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
@@ -23,12 +26,15 @@ from telegram.error import BadRequest, Conflict, TelegramError
 
 from bot.telegram.client import bot_id_from_token, make_bot
 from bot.telegram.inbound import to_inbound
+from bot.telegram.limits import TELEGRAM_LIMITS, is_group_chat
 from bot.telegram.outbound import BUTTONS_TEXT, MAX_TEXT, TelegramChannel, split_text
 from bot.telegram.polling import poll_updates
 from bot.telegram.webhook import SECRET_HEADER, register_webhook, webhook_route
-from handlers.messages import Choice, Inbound, Location, Reply, ShareRequest
+from handlers.messages import Choice, Inbound, Location, Outgoing, Reply, ShareRequest
 from handlers.ports import PermanentFailure, RetryLater
+from scheduler.outbox import OutboxSender
 from tests.fakes import FakeTelegram
+from tests.fakes.fake_telegram import RateLimits
 
 # PTB's RetryAfter warns about its own int/timedelta migration when it is built.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
@@ -651,3 +657,133 @@ async def test_fake_takes_uploads_edits_and_callback_answers(fake, bot):
     assert sent[-1]["text"] == "Step 1/8 (answered)" and sent[-1]["buttons"] == []
     assert fake.answered_callbacks == ["cb9"]
     assert [m.message_id for m in (photo, document, message)] == [1, 2, 3]
+
+
+# --- the outbox sender and the real channel, against the fake with Telegram's limits on ----------
+
+class UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+# The fake answers 429 to sends over Telegram's limits. Its windows are shortened by 0.2 s (the
+# assertions below allow the same) for the jitter of a loaded machine between a client's call
+# and the fake's clock; a sender that does not pace at all comes far closer than that.
+JITTER = 0.2
+
+
+@pytest.fixture
+async def paced_fake():
+    async with FakeTelegram(rate_limits=RateLimits(tolerance=JITTER)) as server:
+        yield server
+
+
+@pytest.fixture
+async def paced_bot(paced_fake):
+    client = make_bot(paced_fake.token, paced_fake.base_url, paced_fake.base_file_url)
+    await client.initialize()
+    yield client
+    await client.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def running_sender(uow_factory, bot):
+    """The sender's loop with Telegram's default limits, polling often so retries come soon."""
+    channel = TelegramChannel(bot, limits=TELEGRAM_LIMITS)
+    sender = OutboxSender(uow_factory, {"telegram": channel}, UtcClock(), idle_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    try:
+        yield sender
+    finally:
+        stop.set()
+        await task
+        await sender.idle()
+
+
+async def enqueue(uow_factory, sender, *messages: tuple[int, str]) -> list[int]:
+    async with uow_factory() as uow:
+        ids = [await uow.outbox.add(Outgoing("telegram", str(chat), Reply(text)), UtcClock().now())
+               for chat, text in messages]
+        await uow.commit()
+    sender.kick()
+    return ids
+
+
+def test_telegram_limits():
+    assert TELEGRAM_LIMITS.chat_interval(group=False) == 1 and TELEGRAM_LIMITS.chat_interval(group=True) == 3
+    assert TELEGRAM_LIMITS.overall_per_second == 30 and TELEGRAM_LIMITS.hold_channel_on_retry
+    assert is_group_chat("-1001234") and not is_group_chat("42")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # about the pace, not the database
+async def test_a_burst_to_50_chats_keeps_within_telegram_limits(paced_fake, paced_bot, uow_factory):
+    chats = [1000 + n for n in range(50)]
+    for chat in chats:
+        paced_fake.add_chat(chat)
+    long_text = "\n\n".join(f"Paragraph {n}: " + "lời kể " * 500 for n in range(3))  # three messages
+    async with running_sender(uow_factory, paced_bot) as sender:
+        await enqueue(uow_factory, sender, *[(chat, f"{chat} first") for chat in chats],
+                      (chats[0], long_text), *[(chat, f"{chat} second") for chat in chats[1:]])
+        for chat in chats:
+            await paced_fake.wait_for(chat, 4 if chat == chats[0] else 2, timeout=30)
+    assert paced_fake.flood_answers == []  # the fake answers 429 to any send over a limit
+    for chat in chats:
+        sent = paced_fake.sent_to(chat)
+        assert sent[0]["text"] == f"{chat} first"
+        assert min(later["at"] - earlier["at"] for earlier, later in zip(sent, sent[1:])) >= 1 - JITTER
+    texts = [m["text"] for m in paced_fake.sent_to(chats[0])]
+    assert texts[0] == "1000 first" and [t[:11] for t in texts[1:]] == ["Paragraph 0", "Paragraph 1", "Paragraph 2"]
+    times = sorted(m["at"] for chat in chats for m in paced_fake.sent_to(chat))
+    assert len(times) == 102
+    assert min(later - earlier for earlier, later in zip(times, times[30:])) >= 1 - JITTER  # 31 sends: over 1 s
+
+
+async def test_a_429_is_honoured_and_the_message_still_arrives_in_order(paced_fake, paced_bot, uow_factory):
+    for chat in (USER, USER + 1):
+        paced_fake.add_chat(chat)
+    paced_fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    async with running_sender(uow_factory, paced_bot) as sender:
+        await enqueue(uow_factory, sender, (USER, "first"), (USER, "second"))
+        await _eventually(lambda: bool(paced_fake.flood_answers))
+        await enqueue(uow_factory, sender, (USER + 1, "other chat"))  # flood control holds every chat
+        first, second = await paced_fake.wait_for(USER, 2, timeout=20)
+        (other,) = await paced_fake.wait_for(USER + 1, 1, timeout=20)
+    (flood,) = paced_fake.flood_answers  # the scripted one; the fake's own limits never answered 429
+    assert (first["text"], second["text"]) == ("first", "second")
+    assert first["at"] - flood["at"] >= 2 and other["at"] - flood["at"] >= 2
+    assert second["at"] - first["at"] >= 1 - JITTER
+    calls = [params["text"] for params in paced_fake.calls_of("sendMessage") if params["chat_id"] == str(USER)]
+    assert calls == ["first", "first", "second"]  # the 429, its retry, then the next message
+
+
+async def test_a_429_from_the_fakes_own_limits_is_honoured(paced_fake, paced_bot, uow_factory):
+    """Another process of the bot has just written to the chat: our send is over the chat's
+    limit, the fake says so with a 429, and the message goes out after it."""
+    paced_fake.add_chat(USER)
+    async with running_sender(uow_factory, paced_bot) as sender:
+        await paced_bot.do_api_request("sendMessage", api_kwargs={"chat_id": USER, "text": "from elsewhere"})
+        await enqueue(uow_factory, sender, (USER, "hello"))
+        elsewhere, hello = await paced_fake.wait_for(USER, 2, timeout=20)
+    (flood,) = paced_fake.flood_answers
+    assert flood["retry_after"] == 1 and hello["text"] == "hello"
+    assert hello["at"] - flood["at"] >= 1
+
+
+async def test_a_blocked_user_is_failed_for_good_and_logged(paced_fake, paced_bot, uow_factory, caplog):
+    for chat in (USER, USER + 1):
+        paced_fake.add_chat(chat)
+    paced_fake.block(USER)
+    with caplog.at_level(logging.WARNING, logger="hoagiai.outbox"):
+        async with running_sender(uow_factory, paced_bot) as sender:
+            blocked_ids = await enqueue(uow_factory, sender, (USER, "private words"), (USER, "more words"))
+            await enqueue(uow_factory, sender, (USER + 1, "after"))
+            await paced_fake.wait_for(USER + 1, 1)
+    assert len([params for params in paced_fake.calls_of("sendMessage") if params["chat_id"] == str(USER)]) == 2
+    lines = [r.getMessage() for r in caplog.records if "failed for good" in r.getMessage()]
+    assert [f"id={row_id} channel=telegram" in line for row_id, line in zip(blocked_ids, lines)] == [True, True]
+    assert not any("words" in r.getMessage() for r in caplog.records)
+    async with uow_factory() as uow:
+        (recipient,) = await uow.outbox.failed_recipients(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert (recipient.channel, recipient.chat_id, recipient.failures) == ("telegram", str(USER), 2)
+    assert "blocked" in recipient.last_error  # both rows failed for good: none is pending a retry

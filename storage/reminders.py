@@ -1,0 +1,83 @@
+"""Reminders: what the scheduler must do at a given time, as rows (time is data).
+
+The core writes them in the transaction that moves a case; the periodic sweep
+(scheduler/jobs.py) locks the due ones and acts on them in one transaction, so its effects
+(outbox rows, case events, the next level) commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.domain.model import Reminder
+from storage.tables import ReminderRow
+
+STEP_DUE = "step_due"
+# Plain columns, not ORM objects: a sweep reads up to a thousand rows and writes them back by id.
+REMINDER_COLUMNS = (ReminderRow.id, ReminderRow.case_id, ReminderRow.kind, ReminderRow.rule_id, ReminderRow.step,
+                    ReminderRow.due_at, ReminderRow.level, ReminderRow.data)
+
+
+class SqlReminderRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def replace_step_reminder(self, case_id: int, *, rule_id: str, step: int, remind_at: datetime,
+                                    due_at: datetime, now: datetime) -> None:
+        """The open step's reminder: the one of the previous step (or rule) is cancelled."""
+        await self.cancel(case_id, STEP_DUE, now)
+        self.session.add(ReminderRow(case_id=case_id, kind=STEP_DUE, rule_id=rule_id, step=step, due_at=remind_at,
+                                     data={"deadline": due_at.isoformat()}, created_at=now, updated_at=now))
+
+    async def cancel(self, case_id: int, kind: str, now: datetime) -> int:
+        result = await self.session.execute(
+            update(ReminderRow).where(ReminderRow.case_id == case_id, ReminderRow.kind == kind,
+                                      ReminderRow.status == "pending")
+            .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)
+
+    async def pending(self, case_id: int) -> list[dict[str, Any]]:
+        """The case's pending reminders (kind, rule, step, due_at, level), soonest first."""
+        query = (select(ReminderRow.kind, ReminderRow.rule_id, ReminderRow.step, ReminderRow.due_at,
+                        ReminderRow.level, ReminderRow.data)
+                 .where(ReminderRow.case_id == case_id, ReminderRow.status == "pending")
+                 .order_by(ReminderRow.due_at, ReminderRow.id))
+        return [dict(row._mapping) for row in await self.session.execute(query)]
+
+    async def lock_due(self, now: datetime, limit: int, kinds: tuple[str, ...] | None = None) -> list[Reminder]:
+        """Pending rows due by `now` (of `kinds`, when given), oldest first, locked until the
+        caller's transaction ends. `kinds` keeps rows no handler acts on yet out of the batch.
+
+        PostgreSQL skips rows another worker holds, so two sweeps never act on one row; on
+        SQLite every write transaction here is BEGIN IMMEDIATE, so the plain select is safe.
+        """
+        if limit <= 0:
+            return []
+        query = (select(*REMINDER_COLUMNS).where(ReminderRow.status == "pending", ReminderRow.due_at <= now)
+                 .order_by(ReminderRow.due_at, ReminderRow.id).limit(limit))
+        if kinds is not None:
+            query = query.where(ReminderRow.kind.in_(kinds))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [_reminder(row) for row in await self.session.execute(query)]
+
+    async def reschedule(self, reminder_id: int, due_at: datetime, level: int, now: datetime) -> None:
+        """The same reminder, due again later at the next level of its chain."""
+        await self.session.execute(
+            update(ReminderRow).where(ReminderRow.id == reminder_id)
+            .values(due_at=due_at, level=level, updated_at=now).execution_options(synchronize_session=False))
+
+    async def finish(self, reminder_id: int, status: str, now: datetime) -> None:
+        """Nothing more to do: `done` (the chain ended) or `cancelled` (no longer applies)."""
+        await self.session.execute(
+            update(ReminderRow).where(ReminderRow.id == reminder_id)
+            .values(status=status, updated_at=now).execution_options(synchronize_session=False))
+
+
+def _reminder(row: Any) -> Reminder:
+    return Reminder(id=row.id, case_id=row.case_id, kind=row.kind, rule_id=row.rule_id, step=row.step,
+                    due_at=row.due_at, level=row.level, data=dict(row.data or {}))
