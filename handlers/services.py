@@ -35,7 +35,6 @@ log = logging.getLogger("hoagiai.services")
 CONSENT_VERSION = "2026-11"
 FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM, **case_actions.FORMS}
 FORMS.update({form.name: form for form in DISPUTE_FORMS})  # a leader's reports for their group
-SUMMARY_PREVIEW = 300
 
 
 @dataclass(frozen=True)
@@ -395,9 +394,7 @@ def _people_count(people: str | None) -> int | None:
 def _alert(conv: Conversation, code: str, answers: dict[str, Any], reasons: tuple[str, ...], case_id: int) -> Outgoing:
     """An alert for the officers' chat, in Vietnamese; it carries no contact of the reporter."""
     lang = DEFAULT_LANGUAGE
-    summary = answers["description"]
-    if len(summary) > SUMMARY_PREVIEW:
-        summary = summary[:SUMMARY_PREVIEW].rstrip() + "…"
+    summary = intake.preview(answers["description"])
     reason_text = ", ".join(conv.t(f"urgency.{r}", lang) for r in reasons)
     text = conv.t("alert.urgent", lang, code=code, field=conv.t(f"field.{answers['field']}", lang),
                   group=answers.get("group_name", ""), reasons=reason_text, summary=summary)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import case_history
+from handlers import case_history, reminders
 from handlers.case_actions import QUICK_ACTIONS
 from handlers.casework import LIST_FILTERS, _EVENT_KINDS
 from handlers.domain import access
@@ -68,7 +68,7 @@ def keys_used_in_code() -> set[str]:
     for spec in CASE_FORMS:
         keys.update(key for step in spec.steps for key in (step.title_key, getattr(step, "prompt_key", None)) if key)
     keys.update(_EVENT_KINDS)
-    keys.update(__import__("handlers.reminders", fromlist=["MESSAGE_KEYS"]).MESSAGE_KEYS)
+    keys.update(reminders.MESSAGE_KEYS)
     keys.update(f"workflow.step.{step}" for step in workflow.STEPS)
     keys.update(f"workflow.status.{status}" for status in (*workflow.STEP_STATUS.values(), workflow.CLOSED))
     keys.update(f"workflow.nature.{nature}" for nature in workflow.NATURES)
