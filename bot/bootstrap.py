@@ -56,7 +56,8 @@ def build(settings: Settings, *, clock: Clock | None = None, translator: Transla
     clock = clock or SystemClock()
     translator = translator or CatalogTranslator()
     channels: dict[str, Channel] = {}
-    sender = OutboxSender(uow_factory, channels, clock)
+    sender = OutboxSender(uow_factory, channels, clock, owner=settings.worker_name)
     dispatcher = Dispatcher(uow_factory, translator, clock, core_config(settings), on_commit=sender.kick,
-                            deliver=sender.deliver_claimed, lease_seconds=sender.lease_seconds)
+                            deliver=sender.deliver_claimed, lease_seconds=sender.lease_seconds,
+                            lease_owner=sender.owner)
     return Container(settings, engine, uow_factory, translator, clock, dispatcher, sender, channels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     upload_dir: Path = Path("./data/uploads")
     max_upload_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    # This process's name on the outbox rows it holds; each worker sharing a database needs its
+    # own, kept across restarts (a restarted worker takes back at once what it held).
+    worker_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     rules_file: Path | None = None  # a ward's changes to the deadline rules (scheduler/rules.yaml)
     days_off_file: Path | None = None  # the ward's own days off, besides the public holidays
 

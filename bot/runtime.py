@@ -48,6 +48,7 @@ async def serve(settings: Settings, *, use_telegram: bool = True, on_ready: Call
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    await container.sender.take_back_leases()  # before any update can lease a row to us again
     routes: list[web.RouteDef] = []
     background: list[Callable[[], Awaitable[None]]] = []
     if settings.web_enabled:

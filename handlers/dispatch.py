@@ -35,6 +35,7 @@ class Dispatcher:
     # When set, replies are stored already leased to this process and handed over after commit.
     deliver: Callable[[list[OutboxMessage]], None] | None = None
     lease_seconds: int = 120
+    lease_owner: str | None = None  # this worker's name on the rows it leases
     wards: WardCache = field(default_factory=WardCache)
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
 
@@ -76,7 +77,7 @@ class Dispatcher:
             conv = await self._conversation(uow, inbound, now)
             replies = services.apology(conv) if failed is not None else await self._route(conv)
             for outgoing in replies:
-                row_id = await uow.outbox.add(outgoing, now, lease)
+                row_id = await uow.outbox.add(outgoing, now, lease, self.lease_owner)
                 if lease is not None and outgoing.dedupe_key is None:
                     leased.append(OutboxMessage(row_id, outgoing.channel, outgoing.chat_id, outgoing.reply.to_payload(),
                                                 None, attempts=1, ephemeral=outgoing.ephemeral, urgent=outgoing.urgent))

@@ -80,10 +80,14 @@ class CaseRepo(Protocol):
 
 
 class OutboxRepo(Protocol):
-    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None) -> int:
-        """With `lease_seconds` (and no dedupe key) the row is stored already claimed."""
-    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
+    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None,
+                  owner: str | None = None) -> int:
+        """With `lease_seconds` (and no dedupe key) the row is stored already claimed by `owner`."""
+    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int,
+                        owner: str | None = None) -> list[OutboxMessage]:
         """Pending rows due by `now`, leased so another worker skips them until the lease ends."""
+    async def release_leases(self, owner: str, now: datetime) -> int:
+        """Rows `owner` held when it stopped are due again (it restarted)."""
     async def mark_sent(self, message_id: int, now: datetime) -> None: ...
     async def mark_sent_many(self, message_ids: list[int], now: datetime) -> None: ...
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -130,6 +131,7 @@ class OutboxSender:
     clock: Clock
     batch_size: int = 100
     lease_seconds: int = 120
+    owner: str = field(default_factory=socket.gethostname)  # this worker's name on its leases
     idle_seconds: float = 2.0
     concurrency: int = 8  # chats sent at once on channels without limits
     chat_budget_seconds: float = 10.0  # a chat's later messages go to the next round after this
@@ -161,6 +163,18 @@ class OutboxSender:
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight), return_exceptions=True)
         await self._flush_sent()
+
+    async def take_back_leases(self) -> int:
+        """Before this worker takes any update: what it held when it last stopped (killed
+        mid-send) is due again now, not when the lease runs out. Needs a name of its own per
+        worker (HOAGIAI_WORKER_NAME); two workers with one name would take each other's."""
+        async with self.uow_factory() as uow:
+            released = await uow.outbox.release_leases(self.owner, self.clock.now())
+            await uow.commit()
+        if released:
+            log.info("outbox took back %d rows this worker held when it stopped", released)
+            self.kick()
+        return released
 
     async def wake_chat(self, channel: str, chat_id: str) -> None:
         """A client came back: what waits for it is due now."""
@@ -194,7 +208,8 @@ class OutboxSender:
             return 0
         now, stamp = self.clock.now(), next(self._stamps)
         async with self.uow_factory() as uow:
-            claimed = await uow.outbox.claim_due(list(self.channels), now, self.batch_size, self.lease_seconds)
+            claimed = await uow.outbox.claim_due(list(self.channels), now, self.batch_size, self.lease_seconds,
+                                                 self.owner)
             await uow.commit()
         if len(claimed) < self.batch_size:
             # Every due row was claimed, so chats whose rows were back (and committed) before the

@@ -297,15 +297,17 @@ class SqlOutboxRepo:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None) -> int:
+    async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None,
+                  owner: str | None = None) -> int:
         """One row per message; a repeated dedupe_key returns the existing row's id. With
-        `lease_seconds` (no dedupe key) the row is stored already claimed by the caller."""
+        `lease_seconds` (no dedupe key) the row is stored already claimed by `owner`."""
         leased = lease_seconds is not None and message.dedupe_key is None
         values = {
             "channel": message.channel, "chat_id": message.chat_id, "payload": message.reply.to_payload(),
             "dedupe_key": message.dedupe_key, "status": "sending" if leased else "pending",
             "attempts": 1 if leased else 0, "next_attempt_at": now,
             "lease_until": now + timedelta(seconds=lease_seconds) if leased else None,
+            "lease_owner": owner if leased else None,
             "ephemeral": message.ephemeral, "urgent": message.urgent, "extra": dict(message.extra),
             "created_at": now,
         }
@@ -323,7 +325,8 @@ class SqlOutboxRepo:
         existing = select(OutboxRow.id).where(OutboxRow.dedupe_key == message.dedupe_key)
         return (await self.session.execute(existing)).scalar_one()
 
-    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int) -> list[OutboxMessage]:
+    async def claim_due(self, channels: list[str], now: datetime, limit: int, lease_seconds: int,
+                        owner: str | None = None) -> list[OutboxMessage]:
         """Lease due rows (and rows of a sender whose lease ran out), in id order.
 
         PostgreSQL skips rows another worker has locked; on SQLite BEGIN IMMEDIATE makes the
@@ -348,12 +351,23 @@ class SqlOutboxRepo:
             update(OutboxRow)
             .where(OutboxRow.id.in_(due.scalar_subquery()))
             .values(status="sending", lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=OutboxRow.attempts + 1)
+                    lease_owner=owner, attempts=OutboxRow.attempts + 1)
             .returning(*_OUTBOX_COLUMNS)
             .execution_options(**NO_SYNC)
         )
         rows = (await self.session.execute(statement)).all()
         return sorted((_outbox(row) for row in rows), key=lambda message: message.id)
+
+    async def release_leases(self, owner: str, now: datetime) -> int:
+        """Make the rows `owner` held when it stopped due now. Called by a worker as it starts,
+        before it takes any update: what it held then was cut off by a crash or a kill, and
+        need not wait for the lease to run out."""
+        result = await self.session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.status == "sending", OUTBOX.c.lease_owner == owner)
+            .values(status="pending", next_attempt_at=now, lease_until=None, lease_owner=None)
+        )
+        return result.rowcount or 0
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         await self.mark_sent_many([message_id], now)
@@ -363,13 +377,13 @@ class SqlOutboxRepo:
         if not message_ids:
             return
         await self.session.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(message_ids)).values(status="sent", sent_at=now, lease_until=None)
+            update(OUTBOX).where(OUTBOX.c.id.in_(message_ids)).values(status="sent", sent_at=now, lease_until=None, lease_owner=None)
         )
         await self._scrub_ephemeral(message_ids)
 
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
         await self._set(message_id, status="pending", next_attempt_at=next_attempt_at, lease_until=None,
-                        last_error=error[:MAX_ERROR_CHARS])
+                        lease_owner=None, last_error=error[:MAX_ERROR_CHARS])
 
     async def wake(self, channel: str, chat_id: str, now: datetime) -> int:
         """Make a chat's waiting rows due now (its client just connected)."""
@@ -385,7 +399,7 @@ class SqlOutboxRepo:
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         """Given up: the row stays for inspection, but a pre-consent message is scrubbed too.
         A failed row's next_attempt_at is when it was given up."""
-        await self._set(message_id, status="failed", lease_until=None, next_attempt_at=now,
+        await self._set(message_id, status="failed", lease_until=None, lease_owner=None, next_attempt_at=now,
                         last_error=error[:MAX_ERROR_CHARS])
         await self._scrub_ephemeral([message_id])
 

@@ -139,6 +139,23 @@ async def test_rows_stored_leased_wait_for_their_lease_then_the_sweep_sends_them
     assert await status_of(uow_factory) == [("a", "sent")]
 
 
+async def test_a_restarted_worker_takes_back_its_own_leases_at_once_and_no_others(uow_factory):
+    """Killed mid-send, a worker restarted under its name resends what it held without waiting
+    for the lease; rows another worker holds stay with that worker."""
+    clock, channel = Clock(), Channel()
+    async with uow_factory() as uow:
+        await uow.outbox.add(Outgoing("web", "a", Reply("mine")), START, lease_seconds=120, owner="worker-1")
+        await uow.outbox.add(Outgoing("web", "b", Reply("theirs")), START, lease_seconds=120, owner="worker-2")
+        await uow.commit()
+    restarted = OutboxSender(uow_factory, {"web": channel}, clock, owner="worker-1")
+    assert await restarted.drain_once() == 0  # both leased: the sweep alone waits for the lease
+    assert await restarted.take_back_leases() == 1
+    assert await restarted.drain_once() == 1
+    assert channel.sent == [("a", "mine")]
+    assert await status_of(uow_factory) == [("a", "sent"), ("b", "sending")]
+    assert await restarted.take_back_leases() == 0  # its own sent row is not taken back
+
+
 async def test_direct_delivery_keeps_chat_order_and_marks_rows_sent(uow_factory):
     from handlers.domain.model import OutboxMessage
 
