@@ -46,6 +46,7 @@ def core_config(settings: Settings) -> CoreConfig:
         timezone=settings.timezone,
         rules=load_rules(settings.rules_file),
         calendar=load_calendar(settings.timezone, settings.days_off_file),
+        quiet_hours=settings.quiet_period,
     )
 
 

@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import re
 import socket
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.domain.calendar import QuietHours
+
 DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
+QUIET_OFF = "off"
+QUIET_PERIOD = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})$")
+NO_QUIET_HOURS = QuietHours(start=time(0, 0), end=time(0, 0))
+
+
+def parse_quiet_hours(text: str) -> QuietHours:
+    """"21:00-07:00" (local time, may cross midnight), or "off"/"" for none. An operator's typo
+    must stop the start, not silently send at night or hold every notice."""
+    text = text.strip()
+    if text.lower() in ("", QUIET_OFF):
+        return NO_QUIET_HOURS
+    match = QUIET_PERIOD.match(text)
+    if match is None:
+        raise _bad_quiet_hours(text)
+    try:
+        start, end = time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))
+    except ValueError:  # 24:00, 07:75
+        raise _bad_quiet_hours(text) from None
+    if start == end:
+        raise ValueError(f"HOAGIAI_QUIET_HOURS starts and ends at the same time ({text!r}); "
+                         f"use {QUIET_OFF} for no quiet hours")
+    return QuietHours(start=start, end=end)
+
+
+def _bad_quiet_hours(text: str) -> ValueError:
+    return ValueError(f"HOAGIAI_QUIET_HOURS must be HH:MM-HH:MM in local time (e.g. 21:00-07:00) "
+                      f"or {QUIET_OFF}, got {text!r}")
 
 
 class Settings(BaseSettings):
@@ -39,6 +70,7 @@ class Settings(BaseSettings):
     worker_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     rules_file: Path | None = None  # a ward's changes to the deadline rules (scheduler/rules.yaml)
     days_off_file: Path | None = None  # the ward's own days off, besides the public holidays
+    quiet_hours: str = "21:00-07:00"  # local time; "off" or "" for none (see `quiet_period`)
 
     @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
     @classmethod
@@ -57,6 +89,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_readable(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value.strip()
+
+    @property
+    def quiet_period(self) -> QuietHours:
+        """When unasked, non-urgent messages to residents and leaders wait for the morning."""
+        return parse_quiet_hours(self.quiet_hours)
 
     @property
     def telegram_file_url(self) -> str:

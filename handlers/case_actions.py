@@ -16,7 +16,7 @@ import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from handlers import casework, intake, notify, step_deadlines
+from handlers import casework, checkins, intake, notify, step_deadlines, urgent
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case, FormSession
@@ -241,5 +241,19 @@ async def _write(conv: Conversation, actor: Actor, action: str, case: Case, chan
     await step_deadlines.sync_reminder(conv, case, updated)
     await conv.uow.cases.add_event(case.id, actor_id=actor.person_id, kind=change.event, data=change.data, at=conv.now)
     log.info("case action code=%s action=%s person=%s version=%d", case.code, action, actor.person_id, updated.version)
-    replies = await notify.case_changed(conv, case, updated)
+    replies = await notify.case_changed(conv, case, updated) + await _alerts(conv, actor, case, updated)
     return [await casework.card(conv, actor, updated, conv(f"staff.done.{action}"))] + replies
+
+
+async def _alerts(conv: Conversation, actor: Actor, before: Case, after: Case) -> list[Outgoing]:
+    """A case marked urgent starts its alerts; an acknowledgement stops them; a successful
+    mediation schedules its check-ins."""
+    if urgent.needs_alert(before, after):
+        group = await conv.uow.units.get(after.group_unit_id) if after.group_unit_id is not None else None
+        return await urgent.start(conv.uow, conv.t, conv.config, after, group.name if group else "", conv.now)
+    if checkins.succeeded(before, after):
+        return await checkins.schedule(conv, after)
+    if before.acknowledged_at is None and after.acknowledged_at is not None:
+        names = await conv.uow.staff.names([actor.person_id])
+        return await urgent.acknowledged(conv.uow, conv.t, conv.config, after, names.get(actor.person_id, "—"), conv.now)
+    return []

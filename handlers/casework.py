@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, case_history, case_lists
+from handlers import case_actions, case_history, case_lists, duty
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case
@@ -42,7 +42,7 @@ def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...
         return (
             (Choice(conv("staff.list.new"), "k:l:new:0"), Choice(conv("staff.list.urgent"), "k:l:urgent:0")),
             (Choice(conv("staff.list.overdue"), "k:l:overdue:0"), Choice(conv("staff.list.mine"), "k:l:mine:0")),
-            (Choice(conv("staff.list.all"), "k:l:all:0"),),
+            (Choice(conv("staff.list.all"), "k:l:all:0"), Choice(conv("duty.menu"), duty.SHOW)),
             (filters,),
         )
     if access.scope_of(actor).empty:
@@ -77,6 +77,8 @@ async def handle_callback(conv: Conversation, data: str) -> list[Outgoing]:
             return await case_actions.quick(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
         if parts[1] == "f" and len(parts) == 5:
             return await case_actions.start(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+        if parts[1] == "d" and len(parts) == 3:
+            return await duty.handle_callback(conv, actor, data)
         if parts[1] == "h" and len(parts) == 3:
             case = await conv.uow.casework.get(_number(parts[2]))
             return await history(conv, case.code if case else parts[2])
@@ -224,7 +226,8 @@ def _event_line(conv: Conversation, event, names: dict[int, str]) -> str:
 _EVENT_KINDS = {f"event.{k}" for k in (
     "created", "viewed", "history_viewed", "acknowledged", "taken", "assigned", "classified", "note",
     "party_added", "verified", "intervention_chosen", "session_recorded", "outcome_recorded",
-    "commitment_added", "closed", "reopened", "overdue", "escalated",
+    "commitment_added", "closed", "reopened", "overdue", "escalated", "realerted", "checkin_asked", "checkin",
+    "flagged", "followup_consent",
 )}
 
 

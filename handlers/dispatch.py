@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from handlers import services
+from handlers import services, urgent
 from handlers.domain.model import OutboxMessage
 from handlers.i18n import normalise_language
 from handlers.locks import KeyedLocks
@@ -78,7 +78,7 @@ class Dispatcher:
             replies = services.apology(conv) if failed is not None else await self._route(conv)
             for outgoing in replies:
                 row_id = await uow.outbox.add(outgoing, now, lease, self.lease_owner)
-                if lease is not None and outgoing.dedupe_key is None:
+                if lease is not None and outgoing.dedupe_key is None and not outgoing.held_at(now):
                     leased.append(OutboxMessage(row_id, outgoing.channel, outgoing.chat_id, outgoing.reply.to_payload(),
                                                 None, attempts=1, ephemeral=outgoing.ephemeral, urgent=outgoing.urgent))
             await uow.commit()
@@ -93,6 +93,8 @@ class Dispatcher:
 
     async def _route(self, conv: Conversation) -> list[Outgoing]:
         if conv.inbound.chat_type != "private":
+            if urgent.is_group_acknowledge(conv):
+                return await urgent.acknowledge_from_group(conv)
             return services.group_chat_notice(conv)
         if conv.person is None:
             return await services.before_consent(conv)

@@ -17,6 +17,7 @@ from handlers.domain import routing
 from handlers.domain.model import Case, Contact, Unit
 from handlers.domain.roles import POLICE_ROLES
 from handlers.messages import Choice, Outgoing, Reply
+from handlers.ports import Translator
 
 if TYPE_CHECKING:
     from handlers.services import Conversation
@@ -59,17 +60,18 @@ def _announcement(conv: Conversation, case: Case, contact: Contact, group_name: 
     lines = [conv.t("intake.urgent", lang, reasons=_reasons(conv, case, lang))] if case.urgent else []
     lines.append(conv.t("intake.new_case", lang, code=case.code, field=conv.t(f"field.{case.field}", lang),
                         group=group_name or "—", lead=lead, summary=preview(case.summary)))
-    reply = Reply(text="\n".join(lines), buttons=_buttons(conv, case, lang))
+    reply = Reply(text="\n".join(lines), buttons=case_buttons(conv.t, lang, case))
     return Outgoing(channel=contact.platform, chat_id=contact.chat_id, reply=reply,
                     dedupe_key=f"newcase:{case.id}:{contact.person_id}:{contact.platform}", urgent=case.urgent)
 
 
-def _buttons(conv: Conversation, case: Case, lang: str) -> tuple[tuple[Choice, ...], ...]:
-    """The card's quick actions (handlers.casework checks rights and the version on press)."""
+def case_buttons(t: Translator, lang: str, case: Case) -> tuple[tuple[Choice, ...], ...]:
+    """Acknowledge, Take it, Open: the card's first quick actions (handlers.casework checks
+    rights and the version on press)."""
     def act(action: str) -> Choice:
-        return Choice(conv.t(f"staff.action.{action}", lang), f"k:a:{action}:{case.id}:{case.version}")
+        return Choice(t(f"staff.action.{action}", lang), f"k:a:{action}:{case.id}:{case.version}")
 
-    return ((act("acknowledge"), act("take")), (Choice(conv.t("staff.card.open", lang), f"k:o:{case.id}"),))
+    return ((act("acknowledge"), act("take")), (Choice(t("staff.card.open", lang), f"k:o:{case.id}"),))
 
 
 def _reasons(conv: Conversation, case: Case, lang: str) -> str:

@@ -127,3 +127,13 @@ class Outgoing:
     ephemeral: bool = False  # pre-consent: payload is scrubbed once sent
     urgent: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # UTC; not sent before this (quiet hours). A later one than now is never sent directly.
+    not_before: datetime | None = None
+
+    def held_at(self, now: datetime) -> bool:
+        """Whether the message must wait past `now`: it then goes through the outbox sweep."""
+        return self.not_before is not None and self.not_before > now
+
+    def due_at(self, now: datetime) -> datetime:
+        """When the outbox row is first due: now, or `not_before` if that is later."""
+        return now if self.not_before is None else max(now, self.not_before)

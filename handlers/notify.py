@@ -7,8 +7,10 @@ officers' names or the parties' details, which are confidential (Luật Hòa gi�
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from handlers import quiet
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case, Contact
 from handlers.messages import Outgoing, Reply
@@ -41,19 +43,23 @@ def visible_change(before: Case, after: Case) -> bool:
 async def case_changed(conv: Conversation, before: Case, after: Case) -> list[Outgoing]:
     """The messages telling the reporter that their case moved: one to each of their chats,
     in their language; none when nothing they see changed, or nobody reported it by chat.
+    Unasked, so they wait out quiet hours, unless the reporter is the one acting (awake).
     Cheap when nothing changed: no query at all."""
     if after.reporter_id is None or not visible_change(before, after):
         return []
     contacts = await conv.uow.staff.contacts([after.reporter_id])
     reopened = before.is_closed and not after.is_closed
-    return [_message(conv.t, after, contact, reopened) for contact in contacts]
+    acting = conv.person is not None and conv.person.id == after.reporter_id
+    not_before = None if acting else quiet.not_before(conv.config, conv.now)
+    return [_message(conv.t, after, contact, reopened, not_before) for contact in contacts]
 
 
-def _message(t: Translator, case: Case, contact: Contact, reopened: bool) -> Outgoing:
+def _message(t: Translator, case: Case, contact: Contact, reopened: bool,
+             not_before: datetime | None) -> Outgoing:
     lang, state = contact.language, plain_state(t, contact.language, case)
     if reopened:
         text = t("notify.reopened", lang, code=case.code, state=state)
     else:
         text = t("notify.changed", lang, code=case.code, state=state)
     return Outgoing(channel=contact.platform, chat_id=contact.chat_id, reply=Reply(text=text),
-                    dedupe_key=f"notify:{case.id}:v{case.version}:{contact.platform}")
+                    dedupe_key=f"notify:{case.id}:v{case.version}:{contact.platform}", not_before=not_before)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers.domain import routing
+from handlers import checkins, duty, urgent
 from handlers.domain.calendar import WorkCalendar
 from handlers.domain.model import Case, Contact, Reminder
 from handlers.domain.roles import HEAD, OFFICER
@@ -36,12 +36,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("hoagiai.reminders")
 
 STEP_DUE = "step_due"
-KINDS: tuple[str, ...] = (STEP_DUE,)  # the reminder kinds act() handles; the sweep claims only these
+# The kinds act() handles; the sweep claims only these.
+KINDS: tuple[str, ...] = (STEP_DUE, urgent.URGENT_ALERT, checkins.CHECKIN)
 DONE, CANCELLED = "done", "cancelled"
 
 # Who a level tells.
 IN_CHARGE = "in_charge"  # the assignee, else the ward police's officers and heads
-OFFICERS = "officers"  # "the officers on duty"; see _audience
+OFFICERS = "officers"  # the officers on duty; see _audience
 HEADS = "head"  # the head(s) of the ward police
 
 
@@ -71,6 +72,12 @@ DATE_FORMAT = "%d/%m/%Y %H:%M"
 
 async def act(uow: UnitOfWork, t: Translator, config: CoreConfig, reminder: Reminder, now: datetime) -> None:
     """Do what a due reminder asks, then move it to its next level, or end it."""
+    if reminder.kind == urgent.URGENT_ALERT:
+        await urgent.act(uow, t, config, reminder, now)
+        return
+    if reminder.kind == checkins.CHECKIN:
+        await checkins.act(uow, t, config, reminder, now)
+        return
     if reminder.kind != STEP_DUE:
         log.warning("reminder kind not handled id=%d kind=%s", reminder.id, reminder.kind)
         return
@@ -85,7 +92,7 @@ async def act(uow: UnitOfWork, t: Translator, config: CoreConfig, reminder: Remi
         await uow.reminders.finish(reminder.id, DONE, now)
         return
     level = CHAIN[number]
-    people = await _audience(uow, config, case, level.audience)
+    people = await _audience(uow, config, case, level.audience, now)
     contacts = await uow.staff.contacts(people)
     who = await _assignee_name(uow, case) if contacts and level.audience != IN_CHARGE else None
     for contact in contacts:
@@ -136,33 +143,18 @@ async def _advance(uow: UnitOfWork, calendar: WorkCalendar, reminder: Reminder, 
         await uow.reminders.reschedule(reminder.id, due, number + 1, now)
 
 
-async def _audience(uow: UnitOfWork, config: CoreConfig, case: Case, audience: str) -> list[int]:
-    """The people a level tells.
-
-    OFFICERS stands for "the officers on duty": for now every officer of the ward police except
-    the assignee (who was told at the levels before). A real on-duty roster comes later.
-    """
+async def _audience(uow: UnitOfWork, config: CoreConfig, case: Case, audience: str, now: datetime) -> list[int]:
+    """The people a level tells. OFFICERS: the officers on duty (every officer when nobody is),
+    but not the assignee, who was told at the levels before."""
     if audience == IN_CHARGE and case.assignee_id is not None:
         return [case.assignee_id]
-    police = await _ward_police(uow, config, case)
+    if audience == OFFICERS:
+        return [person for person in await duty.officers_on_duty(uow, config, case, now) if person != case.assignee_id]
+    police = await duty.ward_police(uow, config, case.commune_unit_id)
     if not police:
         return []
-    roles = {IN_CHARGE: [OFFICER, HEAD], OFFICERS: [OFFICER], HEADS: [HEAD]}[audience]
-    people: list[int] = await uow.staff.holders(police, roles)
-    if audience == OFFICERS:
-        people = [person for person in people if person != case.assignee_id]
-    return people
-
-
-async def _ward_police(uow: UnitOfWork, config: CoreConfig, case: Case) -> list[int]:
-    """The ids of the police units of the case's ward (the configured ward for a case without one)."""
-    ward_id = case.commune_unit_id
-    if ward_id is None:
-        ward = await uow.units.ward(config.ward_code)
-        ward_id = ward.id if ward is not None else None
-    if ward_id is None:
-        return []
-    return [unit.id for unit in routing.police_departments(await uow.units.departments(ward_id))]
+    roles = [OFFICER, HEAD] if audience == IN_CHARGE else [HEAD]
+    return await uow.staff.holders(police, roles)
 
 
 async def _assignee_name(uow: UnitOfWork, case: Case) -> str | None:

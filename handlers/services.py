@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, casework, intake, notify, onboarding, step_deadlines
+from handlers import case_actions, casework, checkins, duty, intake, notify, onboarding, step_deadlines, urgent
 from handlers.domain import routing
-from handlers.domain.calendar import WorkCalendar
+from handlers.domain.calendar import QuietHours, WorkCalendar
 from handlers.domain.deadlines import Rule
 from handlers.domain.invites import looks_like_code
 from handlers.domain.model import CASE_KIND_DISPUTE, FormSession, NewCase, Person, Unit
@@ -47,6 +47,17 @@ class CoreConfig:
     # Deadline rules and the working-day calendar; loaded from files at the edge (scheduler/rules.py).
     rules: tuple[Rule, ...] = ()
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    # When unasked, non-urgent messages to residents and leaders wait (handlers/quiet.py).
+    quiet_hours: QuietHours = QuietHours()
+    # Urgent cases: re-alerted this often until someone acknowledges; the head is told from the
+    # `urgent_escalate_after`-th re-alert on (handlers/urgent.py).
+    urgent_realert: timedelta = timedelta(minutes=10)
+    urgent_escalate_after: int = 3
+    # Days after a successful mediation when the leader (and the parties who agreed) are asked
+    # whether the agreement holds (handlers/checkins.py).
+    checkin_days: tuple[int, ...] = (7, 30, 90)
+    # An abandoned form is reminded once, this long before it expires (handlers/form_reminders.py).
+    form_reminder_before: timedelta = timedelta(hours=3)
 
 
 @dataclass
@@ -149,10 +160,11 @@ def _with_person(conv: Conversation, person: Person) -> Conversation:
 
 # --- after consent --------------------------------------------------------------------------
 
-MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language", "m:g": "report_group"}
+MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language", "m:g": "report_group",
+                "m:c": "start", "m:x": "cancel"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
-            "/cases": "cases", "/case": "case", "/history": "history"}
+            "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
@@ -207,6 +219,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
     data = conv.inbound.callback
     if data is not None and data.startswith("lang:"):
         return await change_language(conv, data.removeprefix("lang:").split(":")[0], session)
+    if data is not None and data.startswith(checkins.ANSWER_PREFIX):
+        return await checkins.answer(conv, data)
+    if data is not None and data.startswith(checkins.CONSENT_PREFIX):
+        return await checkins.consent(conv, data)
     if data is not None and data.startswith("c:"):
         return await menu(conv, expired_note)  # consent was given already; an old notice was pressed
     if data is not None and data.startswith(casework.PREFIX):
@@ -221,6 +237,8 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await casework.open_by_code(conv, argument)
     if command == "history":
         return await casework.history(conv, argument)
+    if command == "duty":
+        return await duty.command(conv, await casework.actor_of(conv))
     if command == "cancel":
         return await cancel_form(conv, session)
     if command == "help":
@@ -373,8 +391,8 @@ async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Ou
     if urgency.urgent:
         text += "\n\n" + conv("report.urgent")
     replies = [conv.say(text, menu_buttons(conv))]
-    if urgency.urgent and conv.config.alert_chat_id:
-        replies.append(_alert(conv, case.code, answers, urgency.reasons, case.id))
+    if urgent.needs_alert(None, case):
+        replies += await urgent.start(conv.uow, conv.t, conv.config, case, answers.get("group_name", ""), conv.now)
     return replies + await intake.announce_new_case(conv, case, departments, answers.get("group_name", ""))
 
 
@@ -389,17 +407,6 @@ def _created_data(conv: Conversation, urgency: Urgency, answers: dict[str, Any])
 
 def _people_count(people: str | None) -> int | None:
     return {"1-2": 2, "3-5": 5, "6-10": 10, "10+": 11}.get(people or "")
-
-
-def _alert(conv: Conversation, code: str, answers: dict[str, Any], reasons: tuple[str, ...], case_id: int) -> Outgoing:
-    """An alert for the officers' chat, in Vietnamese; it carries no contact of the reporter."""
-    lang = DEFAULT_LANGUAGE
-    summary = intake.preview(answers["description"])
-    reason_text = ", ".join(conv.t(f"urgency.{r}", lang) for r in reasons)
-    text = conv.t("alert.urgent", lang, code=code, field=conv.t(f"field.{answers['field']}", lang),
-                  group=answers.get("group_name", ""), reasons=reason_text, summary=summary)
-    return Outgoing(channel=conv.config.alert_channel, chat_id=conv.config.alert_chat_id or "",
-                    reply=Reply(text=text), dedupe_key=f"alert:case:{case_id}", urgent=True)
 
 
 async def status(conv: Conversation) -> list[Outgoing]:

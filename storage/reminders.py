@@ -33,6 +33,19 @@ class SqlReminderRepo:
         self.session.add(ReminderRow(case_id=case_id, kind=STEP_DUE, rule_id=rule_id, step=step, due_at=remind_at,
                                      data={"deadline": due_at.isoformat()}, created_at=now, updated_at=now))
 
+    async def schedule(self, case_id: int, kind: str, *, due_at: datetime, level: int = 0,
+                       data: dict[str, Any] | None = None, now: datetime) -> None:
+        """The case's one pending reminder of `kind` (one pending before is cancelled)."""
+        await self.cancel(case_id, kind, now)
+        self.session.add(ReminderRow(case_id=case_id, kind=kind, due_at=due_at, level=level, data=data or {},
+                                     created_at=now, updated_at=now))
+
+    async def add(self, case_id: int, kind: str, *, due_at: datetime, data: dict[str, Any] | None = None,
+                  now: datetime) -> None:
+        """One more pending reminder of `kind` (a case may have several, e.g. check-ins)."""
+        self.session.add(ReminderRow(case_id=case_id, kind=kind, due_at=due_at, data=data or {},
+                                     created_at=now, updated_at=now))
+
     async def cancel(self, case_id: int, kind: str, now: datetime) -> int:
         result = await self.session.execute(
             update(ReminderRow).where(ReminderRow.case_id == case_id, ReminderRow.kind == kind,

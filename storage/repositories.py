@@ -300,12 +300,13 @@ class SqlOutboxRepo:
     async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None,
                   owner: str | None = None) -> int:
         """One row per message; a repeated dedupe_key returns the existing row's id. With
-        `lease_seconds` (no dedupe key) the row is stored already claimed by `owner`."""
-        leased = lease_seconds is not None and message.dedupe_key is None
+        `lease_seconds` (no dedupe key) the row is stored already claimed by `owner`, unless
+        it must wait (`not_before` later than now, quiet hours): that one waits for the sweep."""
+        leased = lease_seconds is not None and message.dedupe_key is None and not message.held_at(now)
         values = {
             "channel": message.channel, "chat_id": message.chat_id, "payload": message.reply.to_payload(),
             "dedupe_key": message.dedupe_key, "status": "sending" if leased else "pending",
-            "attempts": 1 if leased else 0, "next_attempt_at": now,
+            "attempts": 1 if leased else 0, "next_attempt_at": message.due_at(now),
             "lease_until": now + timedelta(seconds=lease_seconds) if leased else None,
             "lease_owner": owner if leased else None,
             "ephemeral": message.ephemeral, "urgent": message.urgent, "extra": dict(message.extra),

@@ -42,6 +42,7 @@ NAMING_CONVENTION = {
 UNIT_KINDS = ("commune", "group", "department", "team")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 REMINDER_STATUSES = ("pending", "done", "cancelled")
+CHECKIN_ANSWERS = ("yes", "partly", "no")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -289,6 +290,40 @@ class ReminderRow(Base):
     updated_at: Mapped[datetime]
 
 
+class DutyShiftRow(Base):
+    """An officer on duty from `starts_at` to `ends_at`: urgent alerts and escalations go to
+    whoever is on duty now."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (Index("ix_duty_shifts_unit_id_ends_at", "unit_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the police department
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class CheckinRow(Base):
+    """One follow-up question after a successful mediation: asked of one person on one day
+    (7, 30, 90 days after), and their answer (yes, partly, no) once given."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint(_check_in("answer", CHECKIN_ANSWERS), name="answer"),
+        UniqueConstraint("case_id", "day", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    day: Mapped[int]
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None]
+
+
 class FormSessionRow(Base):
     """One form in progress per person (the unique person_id)."""
 
@@ -302,6 +337,7 @@ class FormSessionRow(Base):
     platform: Mapped[str] = mapped_column(String(20), default="")
     chat_id: Mapped[str] = mapped_column(String(128), default="")
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]  # the one reminder before expiry was sent
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=0)

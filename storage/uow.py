@@ -26,6 +26,8 @@ from storage.repositories import (
     SqlUnitRepo,
     is_duplicate_update,
 )
+from storage.checkins import SqlCheckinRepo
+from storage.duty import SqlDutyRepo
 from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
 
@@ -58,6 +60,8 @@ class SqlUnitOfWork:
     staff: SqlStaffRepo
     casework: SqlCaseWorkRepo
     reminders: SqlReminderRepo
+    duty: SqlDutyRepo
+    checkins: SqlCheckinRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
@@ -77,6 +81,8 @@ class SqlUnitOfWork:
         self.staff = SqlStaffRepo(session)
         self.casework = SqlCaseWorkRepo(session)
         self.reminders = SqlReminderRepo(session)
+        self.duty = SqlDutyRepo(session)
+        self.checkins = SqlCheckinRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

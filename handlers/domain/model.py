@@ -244,3 +244,14 @@ class Reminder:
     due_at: datetime
     level: int
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """A follow-up question after a successful mediation, asked of one person on one day."""
+
+    id: int
+    case_id: int
+    day: int
+    person_id: int
+    answer: str | None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import case_history, reminders
+from handlers import case_history, checkins, reminders
 from handlers.case_actions import QUICK_ACTIONS
 from handlers.casework import LIST_FILTERS, _EVENT_KINDS
 from handlers.domain import access
@@ -69,6 +69,7 @@ def keys_used_in_code() -> set[str]:
         keys.update(key for step in spec.steps for key in (step.title_key, getattr(step, "prompt_key", None)) if key)
     keys.update(_EVENT_KINDS)
     keys.update(reminders.MESSAGE_KEYS)
+    keys.update(f"checkins.answer.{answer}" for answer in checkins.ANSWERS.values())
     keys.update(f"workflow.step.{step}" for step in workflow.STEPS)
     keys.update(f"workflow.status.{status}" for status in (*workflow.STEP_STATUS.values(), workflow.CLOSED))
     keys.update(f"workflow.nature.{nature}" for nature in workflow.NATURES)
