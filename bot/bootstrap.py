@@ -47,6 +47,10 @@ def core_config(settings: Settings) -> CoreConfig:
         rules=load_rules(settings.rules_file),
         calendar=load_calendar(settings.timezone, settings.days_off_file),
         quiet_hours=settings.quiet_period,
+        urgent_realert=timedelta(minutes=settings.urgent_realert_minutes),
+        urgent_escalate_after=settings.urgent_escalate_after,
+        checkin_days=settings.checkin_day_list,
+        form_reminder_before=timedelta(hours=settings.form_reminder_hours),
     )
 
 

@@ -38,6 +38,20 @@ def parse_quiet_hours(text: str) -> QuietHours:
     return QuietHours(start=start, end=end)
 
 
+def parse_checkin_days(text: str) -> tuple[int, ...]:
+    """"7,30,90" -> (7, 30, 90); "" or "off" -> no check-ins."""
+    if text.strip().lower() in ("", QUIET_OFF):
+        return ()
+    try:
+        days = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        days = []
+    if not days or days[0] < 1 or days[-1] > 3650:
+        raise ValueError(f"HOAGIAI_CHECKIN_DAYS must be whole days after the mediation separated by commas "
+                         f"(e.g. 7,30,90) or {QUIET_OFF}, got {text!r}")
+    return tuple(days)
+
+
 def _bad_quiet_hours(text: str) -> ValueError:
     return ValueError(f"HOAGIAI_QUIET_HOURS must be HH:MM-HH:MM in local time (e.g. 21:00-07:00) "
                       f"or {QUIET_OFF}, got {text!r}")
@@ -71,6 +85,10 @@ class Settings(BaseSettings):
     rules_file: Path | None = None  # a ward's changes to the deadline rules (scheduler/rules.yaml)
     days_off_file: Path | None = None  # the ward's own days off, besides the public holidays
     quiet_hours: str = "21:00-07:00"  # local time; "off" or "" for none (see `quiet_period`)
+    urgent_realert_minutes: float = Field(default=10, gt=0)  # an unacknowledged urgent case is alerted again
+    urgent_escalate_after: int = Field(default=3, ge=1)  # from this re-alert on, the head is told too
+    checkin_days: str = "7,30,90"  # days after a successful mediation to ask if the agreement holds
+    form_reminder_hours: float = Field(default=3, gt=0)  # an abandoned form is reminded this long before expiry
 
     @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
     @classmethod
@@ -89,6 +107,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("checkin_days")
+    @classmethod
+    def _checkin_days_readable(cls, value: str) -> str:
+        parse_checkin_days(value)
+        return value
+
+    @property
+    def checkin_day_list(self) -> tuple[int, ...]:
+        return parse_checkin_days(self.checkin_days)
 
     @field_validator("quiet_hours")
     @classmethod

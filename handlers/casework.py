@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, case_history, case_lists, duty
+from handlers import case_actions, case_history, case_lists, duty, undelivered
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case
@@ -43,7 +43,7 @@ def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...
             (Choice(conv("staff.list.new"), "k:l:new:0"), Choice(conv("staff.list.urgent"), "k:l:urgent:0")),
             (Choice(conv("staff.list.overdue"), "k:l:overdue:0"), Choice(conv("staff.list.mine"), "k:l:mine:0")),
             (Choice(conv("staff.list.all"), "k:l:all:0"), Choice(conv("duty.menu"), duty.SHOW)),
-            (filters,),
+            (filters, Choice(conv("undelivered.menu"), undelivered.CALLBACK)),
         )
     if access.scope_of(actor).empty:
         return ()
@@ -77,6 +77,8 @@ async def handle_callback(conv: Conversation, data: str) -> list[Outgoing]:
             return await case_actions.quick(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
         if parts[1] == "f" and len(parts) == 5:
             return await case_actions.start(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+        if data == undelivered.CALLBACK:
+            return await undelivered.show(conv, actor)
         if parts[1] == "d" and len(parts) == 3:
             return await duty.handle_callback(conv, actor, data)
         if parts[1] == "h" and len(parts) == 3:

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, casework, checkins, duty, intake, notify, onboarding, step_deadlines, urgent
+from handlers import (
+    case_actions, casework, checkins, duty, intake, notify, onboarding, step_deadlines, undelivered, urgent,
+)
 from handlers.domain import routing
 from handlers.domain.calendar import QuietHours, WorkCalendar
 from handlers.domain.deadlines import Rule
@@ -164,7 +166,8 @@ MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "languag
                 "m:c": "start", "m:x": "cancel"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
-            "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty"}
+            "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty",
+            "/undelivered": "undelivered"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
@@ -239,6 +242,8 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await casework.history(conv, argument)
     if command == "duty":
         return await duty.command(conv, await casework.actor_of(conv))
+    if command == "undelivered":
+        return await undelivered.show(conv, await casework.actor_of(conv))
     if command == "cancel":
         return await cancel_form(conv, session)
     if command == "help":

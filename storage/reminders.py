@@ -7,7 +7,7 @@ The core writes them in the transaction that moves a case; the periodic sweep
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -78,11 +78,37 @@ class SqlReminderRepo:
             query = query.with_for_update(skip_locked=True)
         return [_reminder(row) for row in await self.session.execute(query)]
 
+    async def lock_one(self, reminder_id: int, now: datetime) -> Reminder | None:
+        """The reminder if it is still pending and due, locked until the transaction ends."""
+        query = select(*REMINDER_COLUMNS).where(ReminderRow.id == reminder_id, ReminderRow.status == "pending",
+                                                ReminderRow.due_at <= now)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = (await self.session.execute(query)).first()
+        return _reminder(row) if row is not None else None
+
     async def reschedule(self, reminder_id: int, due_at: datetime, level: int, now: datetime) -> None:
         """The same reminder, due again later at the next level of its chain."""
         await self.session.execute(
             update(ReminderRow).where(ReminderRow.id == reminder_id)
             .values(due_at=due_at, level=level, updated_at=now).execution_options(synchronize_session=False))
+
+    async def failed_attempt(self, reminder_id: int, *, error: str, now: datetime, max_attempts: int,
+                             first_retry: timedelta) -> bool:
+        """Its action raised: due again after a doubling wait, or set aside (`failed`) after
+        `max_attempts`, so it stops holding back the rest. True when set aside."""
+        row = (await self.session.execute(select(ReminderRow.attempts, ReminderRow.data)
+                                          .where(ReminderRow.id == reminder_id))).one()
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "updated_at": now,
+                                  "data": {**(row.data or {}), "error": error[:500]}}
+        if attempts >= max_attempts:
+            values["status"] = "failed"
+        else:
+            values["due_at"] = now + first_retry * 2 ** (attempts - 1)
+        await self.session.execute(update(ReminderRow).where(ReminderRow.id == reminder_id).values(**values)
+                                   .execution_options(synchronize_session=False))
+        return attempts >= max_attempts
 
     async def finish(self, reminder_id: int, status: str, now: datetime) -> None:
         """Nothing more to do: `done` (the chain ended) or `cancelled` (no longer applies)."""

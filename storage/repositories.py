@@ -208,6 +208,7 @@ class SqlFormRepo:
             "person_id": session.person_id, "form": session.form, "step": session.step,
             "answers": session.answers, "platform": session.platform, "chat_id": session.chat_id,
             "expires_at": session.expires_at, "created_at": session.created_at, "updated_at": session.updated_at,
+            "reminded_at": None,  # the person came back: if they leave again, one more reminder
         }
         self.prefetched.pop(session.person_id, None)
         if session.id is None:
@@ -227,6 +228,26 @@ class SqlFormRepo:
         await self.session.execute(
             delete(FormSessionRow).where(FormSessionRow.id == session_id).execution_options(**NO_SYNC)
         )
+
+    async def due_for_reminder(self, now: datetime, before: timedelta, limit: int) -> list[FormSession]:
+        """Forms that expire within `before` and were not reminded, soonest first, locked until
+        the caller's transaction ends (another worker's sweep skips them on PostgreSQL)."""
+        query = (select(FORMS).where(FORMS.c.reminded_at.is_(None), FORMS.c.expires_at > now,
+                                     FORMS.c.expires_at <= now + before)
+                 .order_by(FORMS.c.expires_at, FORMS.c.id).limit(limit))
+        if self._dialect() == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [_form(row) for row in await self.session.execute(query)]
+
+    async def mark_reminded(self, session_id: int, now: datetime, expires_at: datetime) -> None:
+        """The one reminder is sent; the form may be kept longer so the person can still finish it.
+        The version is left alone: the person's own next answer must not conflict with this."""
+        await self.session.execute(
+            update(FORMS).where(FORMS.c.id == session_id)
+            .values(reminded_at=now, expires_at=expires_at).execution_options(**NO_SYNC))
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(

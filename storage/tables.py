@@ -41,7 +41,7 @@ NAMING_CONVENTION = {
 
 UNIT_KINDS = ("commune", "group", "department", "team")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
-REMINDER_STATUSES = ("pending", "done", "cancelled")
+REMINDER_STATUSES = ("pending", "done", "cancelled", "failed")
 CHECKIN_ANSWERS = ("yes", "partly", "no")
 
 

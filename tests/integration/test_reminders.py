@@ -9,7 +9,7 @@ is due Monday 23/11 17:00 (no earlier reminder fits), and 24/11 is a public holi
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -217,7 +217,11 @@ async def test_two_sweeps_at_once_act_on_each_reminder_once(police):
     assert len(h.telegram.sent) - sent == 120
 
 
-async def test_a_sweep_that_fails_midway_leaves_everything_for_the_next(police, monkeypatch):
+class Killed(BaseException):
+    """The process dies mid-sweep: nothing in the sweep may catch it (like a SIGKILL)."""
+
+
+async def test_a_sweep_killed_midway_leaves_everything_for_the_next(police, monkeypatch):
     h = police
     await copy_first_reminder(h, 2)  # 3 due reminders
     outbox = await outbox_rows(h)
@@ -226,11 +230,11 @@ async def test_a_sweep_that_fails_midway_leaves_everything_for_the_next(police, 
     async def failing(uow, t, config, reminder, now):
         calls.append(reminder.id)
         if len(calls) == 2:
-            raise RuntimeError("worker killed")
+            raise Killed()
         await real_act(uow, t, config, reminder, now)
 
     monkeypatch.setattr(handlers.reminders, "act", failing)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         await sweep(h, hanoi(23, 11, 17))
     assert [(status, level) for status, _, level, _ in await reminders(h)] == [("pending", 0)] * 3
     assert await outbox_rows(h) == outbox
@@ -242,3 +246,34 @@ async def test_a_sweep_that_fails_midway_leaves_everything_for_the_next(police, 
     assert await outbox_rows(h) == outbox + 9  # 3 reminders × 3 police chats
     assert [len(told(chat)) for chat in STAFF] == [3, 3, 3, 0]
     assert len(await events(h, "overdue")) == 3
+
+
+async def test_a_reminder_that_keeps_failing_is_set_aside_and_holds_back_nothing(police, monkeypatch, caplog):
+    h = police
+    poison = await copy_first_reminder(h, 2)  # 3 due reminders; the last one's action always raises
+    real_act = handlers.reminders.act
+
+    async def failing(uow, t, config, reminder, now):
+        if reminder.id == poison:
+            raise ValueError("bad data in this reminder")
+        await real_act(uow, t, config, reminder, now)
+
+    monkeypatch.setattr(handlers.reminders, "act", failing)
+    told = Told(h)
+    await sweep(h, hanoi(23, 11, 17))
+    assert [len(told(chat)) for chat in STAFF] == [2, 2, 2, 0]  # the two others went out
+    async with h.uow_factory() as uow:
+        row = (await uow.session.execute(select(ReminderRow.status, ReminderRow.attempts, ReminderRow.due_at,
+                                                ReminderRow.data).where(ReminderRow.id == poison))).one()
+    assert (row.status, row.attempts) == ("pending", 1) and "bad data" in row.data["error"]
+    assert row.due_at == hanoi(23, 11, 17, 5)  # tried again 5 minutes later, then 10, 20, 40
+
+    moment = hanoi(23, 11, 17)
+    for wait in (5, 10, 20, 40):
+        moment += timedelta(minutes=wait)
+        await sweep(h, moment)
+    async with h.uow_factory() as uow:
+        status, attempts = (await uow.session.execute(select(ReminderRow.status, ReminderRow.attempts)
+                                                      .where(ReminderRow.id == poison))).one()
+    assert (status, attempts) == ("failed", 5)
+    assert "set_aside=True" in caplog.text

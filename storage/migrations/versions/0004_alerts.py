@@ -21,6 +21,9 @@ depends_on: str | None = None
 
 
 CHECKIN_ANSWERS = "answer IN ('yes', 'partly', 'no')"
+# A reminder whose action kept failing is set aside as `failed` instead of blocking its batch.
+REMINDER_STATUSES = "status IN ('pending', 'done', 'cancelled', 'failed')"
+OLD_REMINDER_STATUSES = "status IN ('pending', 'done', 'cancelled')"
 
 
 def utc() -> sa.DateTime:
@@ -32,6 +35,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lease_owner", sa.String(length=64), nullable=True))
     with op.batch_alter_table("form_sessions") as batch:
         batch.add_column(sa.Column("reminded_at", utc(), nullable=True))
+    _reminder_statuses(REMINDER_STATUSES)
 
     op.create_table(
         "duty_shifts",
@@ -74,7 +78,15 @@ def downgrade() -> None:
     op.drop_index("ix_duty_shifts_unit_id_ends_at", table_name="duty_shifts")
     op.drop_index("ix_duty_shifts_person_id", table_name="duty_shifts")
     op.drop_table("duty_shifts")
+    op.execute("UPDATE reminders SET status = 'cancelled' WHERE status = 'failed'")
+    _reminder_statuses(OLD_REMINDER_STATUSES)
     with op.batch_alter_table("form_sessions") as batch:
         batch.drop_column("reminded_at")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_column("lease_owner")
+
+
+def _reminder_statuses(check: str) -> None:
+    with op.batch_alter_table("reminders") as batch:
+        batch.drop_constraint(op.f("ck_reminders_status"), type_="check")
+        batch.create_check_constraint(op.f("ck_reminders_status"), check)
