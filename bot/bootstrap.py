@@ -14,7 +14,7 @@ from handlers.i18n import CatalogTranslator
 from handlers.ports import Channel, Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
 from scheduler.outbox import OutboxSender
-from scheduler.rules import load_calendar, load_rules
+from scheduler.rules import load_calendar, load_escalation, load_rules
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
 
@@ -45,6 +45,7 @@ def core_config(settings: Settings) -> CoreConfig:
         ward_code=settings.ward_code,
         timezone=settings.timezone,
         rules=load_rules(settings.rules_file),
+        escalation=load_escalation(settings.rules_file),
         calendar=load_calendar(settings.timezone, settings.days_off_file),
         quiet_hours=settings.quiet_period,
         urgent_realert=timedelta(minutes=settings.urgent_realert_minutes),

@@ -53,6 +53,9 @@ class CoreConfig:
     quiet_hours: QuietHours = QuietHours()
     # Urgent cases: re-alerted this often until someone acknowledges; the head is told from the
     # `urgent_escalate_after`-th re-alert on (handlers/urgent.py).
+    # After the overdue notice: who is told next and how many working days later (the rules file's
+    # `escalation:`; handlers/reminders.py).
+    escalation: tuple[tuple[str, int], ...] = (("officers", 1), ("head", 1))
     urgent_realert: timedelta = timedelta(minutes=10)
     urgent_escalate_after: int = 3
     # Days after a successful mediation when the leader (and the parties who agreed) are asked

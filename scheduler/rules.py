@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from handlers.domain.calendar import DEFAULT_ZONE, UNITS, WorkCalendar
 from handlers.domain.deadlines import CONDITIONS, EVENTS, KINDS, Rule
 from handlers.domain.workflow import INTERVENTIONS, STEPS
+from handlers.reminders import ESCALATION_AUDIENCES
 
 DEFAULTS = "rules.yaml"
 
@@ -106,6 +107,43 @@ def load_rules(override: Path | None = None) -> tuple[Rule, ...]:
     return tuple(rules.values())
 
 
+class EscalationIn(BaseModel):
+    """One rung after the overdue notice: who is told, and how many working days after the
+    previous rung."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    to: str
+    after_working_days: int = Field(ge=0, le=30)
+
+    @field_validator("to")
+    @classmethod
+    def _known_audience(cls, value: str) -> str:
+        return _one_of(value, ESCALATION_AUDIENCES)
+
+
+def load_escalation(override: Path | None = None) -> tuple[tuple[str, int], ...]:
+    """The chain after the overdue notice: the defaults' `escalation:`, or the ward's own list
+    when its file has one (the whole list is replaced; [] stops at the overdue notice)."""
+    text = resources.files("scheduler").joinpath(DEFAULTS).read_text(encoding="utf-8")
+    where, data = f"scheduler/{DEFAULTS}", _document(text, f"scheduler/{DEFAULTS}")
+    if override is not None:
+        ward = _document(_read(override), str(override))
+        if "escalation" in ward:
+            where, data = str(override), ward
+    entries = data.get("escalation") or []
+    if not isinstance(entries, list):
+        raise RulesError(f"{where}: 'escalation' must be a list")
+    steps = []
+    for index, entry in enumerate(entries, start=1):
+        try:
+            step = EscalationIn.model_validate(entry)
+        except ValidationError as error:
+            raise RulesError(f"{where}: escalation step {index}: {_describe(error)}") from None
+        steps.append((step.to, step.after_working_days))
+    return tuple(steps)
+
+
 def _read(path: Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -113,12 +151,18 @@ def _read(path: Path) -> str:
         raise RulesError(f"{path}: cannot read: {error.strerror or error}") from error
 
 
-def _parse_rules(text: str, where: str) -> list[RuleIn]:
+def _document(text: str, where: str) -> Mapping[str, Any]:
     data = _yaml(text, where)
     if data is None:
-        return []
-    if not isinstance(data, Mapping) or set(data) - {"rules"}:
-        raise RulesError(f"{where}: expected a mapping with one key, 'rules', holding a list of rules")
+        return {}
+    if not isinstance(data, Mapping) or set(data) - {"rules", "escalation"}:
+        raise RulesError(f"{where}: expected a mapping with the keys 'rules' (a list of rules) and, "
+                         f"optionally, 'escalation' (who is told after a deadline passes)")
+    return data
+
+
+def _parse_rules(text: str, where: str) -> list[RuleIn]:
+    data = _document(text, where)
     entries = data.get("rules") or []
     if not isinstance(entries, list):
         raise RulesError(f"{where}: 'rules' must be a list")

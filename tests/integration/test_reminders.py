@@ -277,3 +277,43 @@ async def test_a_reminder_that_keeps_failing_is_set_aside_and_holds_back_nothing
                                                       .where(ReminderRow.id == poison))).one()
     assert (status, attempts) == ("failed", 5)
     assert "set_aside=True" in caplog.text
+
+
+async def test_a_step_assigned_to_a_mediation_team_reminds_its_mediators_out_of_quiet_hours(police):
+    from tests.integration.test_case_actions import choose_mediation_for_team, verify
+    from storage.demo import WARD_CODE
+
+    h = police
+    await make_invite(h, "MediatorInvite3", "mediator", f"{WARD_CODE}-tdp-3-hg")
+    await become(h, "400", "MediatorInvite3")
+    await classify(h)
+    await verify(h)
+    await choose_mediation_for_team(h)
+    [(status, rule, level, due)] = [r for r in await reminders(h) if r[0] == "pending"]
+    assert rule == "dispute.resolve.mediation" and level == 0
+    evening = datetime.combine(due.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date(), datetime.min.time(),
+                               ZoneInfo("Asia/Ho_Chi_Minh")).replace(hour=22)
+    assert evening >= due
+
+    mediator_before, officers_before = len(h.replies("400")), [len(h.replies(chat)) for chat in STAFF]
+    assert await sweep(h, evening) == 1
+    assert [len(h.replies(chat)) for chat in STAFF] == officers_before  # the team has it, not the police
+    assert len(h.replies("400")) == mediator_before  # 22:00: waits for the morning
+    await sweep(h, evening + timedelta(hours=9))  # 07:00
+    [reminded] = h.replies("400")[mediator_before:]
+    assert h.case_code in reminded.text
+
+
+async def test_a_wards_own_escalation_tells_the_head_two_working_days_after_overdue(police):
+    from dataclasses import replace
+
+    h = police
+    h.dispatcher.config = replace(h.dispatcher.config, escalation=(("head", 2),))
+    assert await sweep(h, hanoi(23, 11, 17)) == 1  # overdue, to everyone in charge
+    told = Told(h)
+    # Two working days after Monday 23/11 17:00, past the holiday on 24/11: Thursday 26/11 17:00.
+    assert await reminders(h) == [("pending", "dispute.classify", 2, hanoi(26, 11, 17))]
+    assert await sweep(h, hanoi(26, 11, 17)) == 1
+    assert [len(told(chat)) for chat in STAFF] == [0, 0, 1, 0]  # the head, not the officers
+    assert f"For the head of the ward police: case {h.case_code} is still overdue" in told(HEAD)[0].text
+    assert await reminders(h) == [("done", "dispute.classify", 2, hanoi(26, 11, 17))]

@@ -279,3 +279,19 @@ def test_a_bad_days_off_file_names_the_line(tmp_path, name, text, expected):
 def test_an_unknown_zone_is_refused():
     with pytest.raises(RulesError, match="unknown time zone 'Asia/Hanoi_City'"):
         load_calendar("Asia/Hanoi_City")
+
+
+def test_the_escalation_after_overdue_is_the_wards_when_its_file_has_one(tmp_path):
+    from scheduler.rules import load_escalation
+
+    assert load_escalation() == (("officers", 1), ("head", 1))
+    assert load_escalation(write(tmp_path, "rules: []\n")) == (("officers", 1), ("head", 1))  # none: the defaults
+    assert load_escalation(write(tmp_path, "escalation:\n  - {to: head, after_working_days: 2}\n")) == (("head", 2),)
+    assert load_escalation(write(tmp_path, "escalation: []\n")) == ()
+    for bad, message in (("escalation:\n  - {to: boss, after_working_days: 1}\n", "step 1: to: 'boss' is not one of"),
+                         ("escalation:\n  - {to: head, after_working_days: -1}\n", "step 1: after_working_days"),
+                         ("escalation:\n  - {to: head}\n", "step 1: after_working_days"),
+                         ("escalation: head\n", "'escalation' must be a list"),
+                         ("escalate: []\n", "optionally, 'escalation'")):
+        with pytest.raises(RulesError, match=message):
+            load_escalation(write(tmp_path, bad))
