@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     rules_file: Path | None = None  # a ward's changes to the deadline rules (scheduler/rules.yaml)
     days_off_file: Path | None = None  # the ward's own days off, besides the public holidays
     quiet_hours: str = "21:00-07:00"  # local time; "off" or "" for none (see `quiet_period`)
+    sweep_seconds: float = Field(default=30, ge=1, le=3600)  # how often due reminders are looked for
     urgent_realert_minutes: float = Field(default=10, gt=0)  # an unacknowledged urgent case is alerted again
     urgent_escalate_after: int = Field(default=3, ge=1)  # from this re-alert on, the head is told too
     checkin_days: str = "7,30,90"  # days after a successful mediation to ask if the agreement holds

@@ -15,7 +15,8 @@ REMINDER_SWEEP_SECONDS = 30
 
 def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str, *,
                     translator: Translator | None = None, config: CoreConfig | None = None,
-                    on_commit: Callable[[], None] | None = None) -> AsyncIOScheduler:
+                    on_commit: Callable[[], None] | None = None,
+                    sweep_seconds: float = REMINDER_SWEEP_SECONDS) -> AsyncIOScheduler:
     """The periodic jobs; the reminder sweep needs the translator and the core's config."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
@@ -28,7 +29,7 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
     )
     if translator is not None and config is not None:
         scheduler.add_job(
-            sweep_reminders, "interval", seconds=REMINDER_SWEEP_SECONDS,
+            sweep_reminders, "interval", seconds=sweep_seconds,
             args=(uow_factory, translator, clock, config), kwargs={"on_commit": on_commit},
             id="sweep_reminders", coalesce=True, max_instances=1, replace_existing=True,
         )
