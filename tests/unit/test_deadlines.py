@@ -228,7 +228,7 @@ def test_an_empty_override_changes_nothing(tmp_path):
     ("rules:\n  - {id: my.verify, kind: dispute, step: 2, limit: 7, unit: days, source: s, note: n}",
      "rules 'dispute.verify' and 'my.verify' both apply to dispute step 2"),
     ("rules:\n  - id: x\n    limit: [", "not valid YAML at line"),
-    ("- {id: x}", "expected a mapping with one key, 'rules'"),
+    ("- {id: x}", "expected a mapping with the keys 'rules'"),
     ("rules:\n  - just a string", "rule #1: expected a mapping of fields"),
 ])
 def test_a_bad_override_names_the_file_the_rule_and_the_field(tmp_path, text, expected):
