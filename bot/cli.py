@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.invites_cli import add_invite_parser, run_invite
+from bot.remind_cli import add_remind_parser, run_remind
 
 DEMO_HOST = "127.0.0.1"
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     ward_import.add_argument("--dry-run", action="store_true",
                              help="check the file and show what would change, then write nothing")
     add_invite_parser(commands)
+    add_remind_parser(commands)
     commands.add_parser(
         "rules", help="show the deadline rules in force (the defaults with HOAGIAI_RULES_FILE's changes)",
         description="Print every deadline rule the scheduler uses: the legal defaults of scheduler/rules.yaml "
@@ -79,6 +81,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _import_ward(settings, args.path, dry_run=args.dry_run)
     if args.command == "invite":
         return await run_invite(settings, args)
+    if args.command == "remind":
+        return await run_remind(settings, args)
     if args.command == "rules":
         return _show_rules(settings)
 

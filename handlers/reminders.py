@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from handlers import checkins, duty, quiet, urgent
@@ -83,42 +84,90 @@ DATE_FORMAT = "%d/%m/%Y %H:%M"
 
 async def act(uow: UnitOfWork, t: Translator, config: CoreConfig, reminder: Reminder, now: datetime) -> None:
     """Do what a due reminder asks, then move it to its next level, or end it."""
-    if reminder.kind == urgent.URGENT_ALERT:
-        await urgent.act(uow, t, config, reminder, now)
-        return
-    if reminder.kind == checkins.CHECKIN:
-        await checkins.act(uow, t, config, reminder, now)
-        return
-    if reminder.kind != STEP_DUE:
-        log.warning("reminder kind not handled id=%d kind=%s", reminder.id, reminder.kind)
-        return
-    case = await uow.casework.get(reminder.case_id) if reminder.case_id is not None else None
-    if case is None or not still_applies(case, reminder):
-        await uow.reminders.finish(reminder.id, CANCELLED, now)
-        log.info("reminder cancelled id=%d case=%s", reminder.id, case.code if case else reminder.case_id)
-        return
-    deadline = deadline_of(reminder, case)
-    number = effective_level(reminder.level, deadline, now)
-    chain = chain_of(config)
-    if number >= len(chain):  # a chain made shorter since the row was written
-        await uow.reminders.finish(reminder.id, DONE, now)
-        return
-    level = chain[number]
-    people, civilians = await _audience(uow, config, case, level.audience, now)
-    contacts = await uow.staff.contacts(people)
-    who = await _in_charge_name(uow, case) if contacts and level.audience != IN_CHARGE else None
-    wait = quiet.not_before(config, now) if civilians else None
-    for contact in contacts:
-        message = _message(t, config, reminder, level, number, case, contact, deadline, who)
-        if contact.person_id in civilians:
-            message = replace(message, not_before=wait)
-        await uow.outbox.add(message, now)
-    if level.event is not None:
-        await uow.cases.add_event(case.id, actor_id=None, kind=level.event,
-                                  data={"level": number, "to": level.audience}, at=now)
-    await _advance(uow, config.calendar, chain, reminder, number, deadline, now)
-    log.info("reminder acted id=%d case=%s level=%d people=%d chats=%d",
-             reminder.id, case.code, number, len(people), len(contacts))
+    await act_batch(uow, t, config, [reminder], now)
+
+
+async def act_batch(uow: UnitOfWork, t: Translator, config: CoreConfig, due: list[Reminder], now: datetime) -> None:
+    """Act on a sweep's batch. Step reminders (nearly all of them) share a few queries per batch
+    rather than several per reminder: a thousand of them would otherwise hold the transaction
+    (and on SQLite every writer) for seconds."""
+    steps = []
+    for reminder in due:
+        if reminder.kind == urgent.URGENT_ALERT:
+            await urgent.act(uow, t, config, reminder, now)
+        elif reminder.kind == checkins.CHECKIN:
+            await checkins.act(uow, t, config, reminder, now)
+        elif reminder.kind == STEP_DUE:
+            steps.append(reminder)
+        else:
+            log.warning("reminder kind not handled id=%d kind=%s", reminder.id, reminder.kind)
+    if steps:
+        await _act_steps(uow, t, config, steps, now)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one step reminder does at this sweep."""
+
+    reminder: Reminder
+    case: Case
+    number: int
+    level: Level
+    deadline: datetime
+    people: list[int]
+    civilians: set[int]
+
+
+async def _act_steps(uow: UnitOfWork, t: Translator, config: CoreConfig, due: list[Reminder], now: datetime) -> None:
+    cases = await uow.casework.get_many([r.case_id for r in due if r.case_id is not None])
+    chain, audiences = chain_of(config), _Audiences(uow, config, now)
+    cancelled, done, moves, plans = [], [], [], []
+    for reminder in due:
+        case = cases.get(reminder.case_id) if reminder.case_id is not None else None
+        if case is None or not still_applies(case, reminder):
+            cancelled.append(reminder.id)
+            log.info("reminder cancelled id=%d case=%s", reminder.id, case.code if case else reminder.case_id)
+            continue
+        deadline = deadline_of(reminder, case)
+        number = effective_level(reminder.level, deadline, now)
+        if number >= len(chain):  # a chain made shorter since the row was written
+            done.append(reminder.id)
+            continue
+        people, civilians = await audiences(case, chain[number].audience)
+        plans.append(_Plan(reminder, case, number, chain[number], deadline, people, civilians))
+        following = next_due(chain, number, deadline, now, config.calendar)
+        if following is None:
+            done.append(reminder.id)
+        else:
+            moves.append((reminder.id, following, number + 1))
+    messages = await _messages(uow, t, config, plans, now)
+    for plan in plans:
+        if plan.level.event is not None:
+            await uow.cases.add_event(plan.case.id, actor_id=None, kind=plan.level.event,
+                                      data={"level": plan.number, "to": plan.level.audience}, at=now)
+        log.info("reminder acted id=%d case=%s level=%d people=%d", plan.reminder.id, plan.case.code,
+                 plan.number, len(plan.people))
+    await uow.outbox.add_many(messages, now)
+    await uow.reminders.advance_many(moves, now)
+    await uow.reminders.finish_many(done, DONE, now)
+    await uow.reminders.finish_many(cancelled, CANCELLED, now)
+
+
+async def _messages(uow: UnitOfWork, t: Translator, config: CoreConfig, plans: list[_Plan],
+                    now: datetime) -> list[Outgoing]:
+    """One message per chat of each person told; contacts and names read once for the batch."""
+    contacts: dict[int, list[Contact]] = {}
+    for contact in await uow.staff.contacts(sorted({person for plan in plans for person in plan.people})):
+        contacts.setdefault(contact.person_id, []).append(contact)
+    names = await _in_charge_names(uow, [plan.case for plan in plans if plan.level.audience != IN_CHARGE])
+    wait = quiet.not_before(config, now)
+    messages = []
+    for plan in plans:
+        for person in plan.people:
+            for contact in contacts.get(person, []):
+                message = _message(t, config, plan, contact, names.get(plan.case.id))
+                messages.append(replace(message, not_before=wait) if person in plan.civilians else message)
+    return messages
 
 
 def still_applies(case: Case, reminder: Reminder) -> bool:
@@ -151,57 +200,75 @@ def next_due(chain: tuple[Level, ...], number: int, deadline: datetime, now: dat
     return calendar.add_working_days(now, following.after_working_days)
 
 
-async def _advance(uow: UnitOfWork, calendar: WorkCalendar, chain: tuple[Level, ...], reminder: Reminder,
-                   number: int, deadline: datetime, now: datetime) -> None:
-    due = next_due(chain, number, deadline, now, calendar)
-    if due is None:
-        await uow.reminders.finish(reminder.id, DONE, now)
-    else:
-        await uow.reminders.reschedule(reminder.id, due, number + 1, now)
+class _Audiences:
+    """Who a level tells, for the cases of one batch; each ward's police, unit and duty roster
+    is read once per batch."""
+
+    def __init__(self, uow: UnitOfWork, config: CoreConfig, now: datetime) -> None:
+        self.uow, self.config, self.now = uow, config, now
+        self._cache: dict[tuple, Any] = {}
+
+    async def _once(self, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = await load()
+        return self._cache[key]
+
+    async def __call__(self, case: Case, audience: str) -> tuple[list[int], set[int]]:
+        """The people told, and those of them who are not police (their messages wait out quiet
+        hours). IN_CHARGE: the assignee, else the members of the assigned unit (a mediation
+        team, a department), else the ward police. OFFICERS: the officers on duty (every
+        officer when nobody is), but not the assignee, who was told at the levels before."""
+        uow = self.uow
+        if audience == IN_CHARGE and case.assignee_id is not None:
+            return [case.assignee_id], set()
+        if audience == OFFICERS:
+            on_duty = await self._once(("duty", case.commune_unit_id),
+                                       lambda: duty.officers_on_duty(uow, self.config, case, self.now))
+            return [person for person in on_duty if person != case.assignee_id], set()
+        police = await self._once(("police", case.commune_unit_id),
+                                  lambda: duty.ward_police(uow, self.config, case.commune_unit_id))
+        if audience == IN_CHARGE and case.assigned_unit_id is not None:
+            members = await self._once(("unit", case.assigned_unit_id),
+                                       lambda: uow.staff.holders([case.assigned_unit_id], list(ROLES)))
+            if members:
+                officers = await self._holders(police, (OFFICER, HEAD))
+                return members, set(members) - set(officers)
+        if not police:
+            return [], set()
+        return await self._holders(police, (OFFICER, HEAD) if audience == IN_CHARGE else (HEAD,)), set()
+
+    async def _holders(self, units: list[int], roles: tuple[str, ...]) -> list[int]:
+        if not units:
+            return []
+        return await self._once(("holders", tuple(units), roles), lambda: self.uow.staff.holders(units, list(roles)))
 
 
-async def _audience(uow: UnitOfWork, config: CoreConfig, case: Case, audience: str,
-                    now: datetime) -> tuple[list[int], set[int]]:
-    """The people a level tells, and those of them who are not police (their messages wait out
-    quiet hours). IN_CHARGE: the assignee, else the members of the assigned unit (a mediation
-    team, a department), else the ward police. OFFICERS: the officers on duty (every officer
-    when nobody is), but not the assignee, who was told at the levels before."""
-    if audience == IN_CHARGE and case.assignee_id is not None:
-        return [case.assignee_id], set()
-    if audience == OFFICERS:
-        return [p for p in await duty.officers_on_duty(uow, config, case, now) if p != case.assignee_id], set()
-    police = await duty.ward_police(uow, config, case.commune_unit_id)
-    if audience == IN_CHARGE and case.assigned_unit_id is not None:
-        members = await uow.staff.holders([case.assigned_unit_id], list(ROLES))
-        if members:
-            officers = set(await uow.staff.holders(police, [OFFICER, HEAD])) if police else set()
-            return members, set(members) - officers
-    if not police:
-        return [], set()
-    roles = [OFFICER, HEAD] if audience == IN_CHARGE else [HEAD]
-    return await uow.staff.holders(police, roles), set()
+async def _in_charge_names(uow: UnitOfWork, cases: list[Case]) -> dict[int, str]:
+    """Who took each case (or the unit it was assigned to), for the escalation messages; a case
+    nobody has is left out."""
+    names = await uow.staff.names(sorted({case.assignee_id for case in cases if case.assignee_id is not None}))
+    units: dict[int, str] = {}
+    for unit_id in sorted({case.assigned_unit_id for case in cases
+                           if case.assignee_id is None and case.assigned_unit_id is not None}):
+        unit = await uow.units.get(unit_id)
+        if unit is not None:
+            units[unit_id] = unit.name
+    found: dict[int, str] = {}
+    for case in cases:
+        if case.assignee_id is not None:
+            found[case.id] = names.get(case.assignee_id, f"#{case.assignee_id}")
+        elif case.assigned_unit_id in units:
+            found[case.id] = units[case.assigned_unit_id]
+    return found
 
 
-async def _in_charge_name(uow: UnitOfWork, case: Case) -> str | None:
-    """Who took the case (or the unit it was assigned to), for the escalation messages; None
-    while nobody has."""
-    if case.assignee_id is not None:
-        names = await uow.staff.names([case.assignee_id])
-        return names.get(case.assignee_id, f"#{case.assignee_id}")
-    if case.assigned_unit_id is not None:
-        unit = await uow.units.get(case.assigned_unit_id)
-        return unit.name if unit is not None else None
-    return None
-
-
-def _message(t: Translator, config: CoreConfig, reminder: Reminder, level: Level, number: int, case: Case,
-             contact: Contact, deadline: datetime, who: str | None) -> Outgoing:
+def _message(t: Translator, config: CoreConfig, plan: _Plan, contact: Contact, who: str | None) -> Outgoing:
     """The case code, its step, the deadline in the ward's zone and an Open button; nothing
     about the reporter."""
-    lang = contact.language
-    due = deadline.astimezone(ZoneInfo(config.timezone)).strftime(DATE_FORMAT)
-    text = t(level.message, lang, code=case.code, step=t(f"workflow.step.{case.step}", lang), due=due,
+    lang, case = contact.language, plan.case
+    due = plan.deadline.astimezone(ZoneInfo(config.timezone)).strftime(DATE_FORMAT)
+    text = t(plan.level.message, lang, code=case.code, step=t(f"workflow.step.{case.step}", lang), due=due,
              who=who or t("reminders.nobody", lang))
     buttons = ((Choice(t("staff.card.open", lang), f"k:o:{case.id}"),),)
     return Outgoing(channel=contact.platform, chat_id=contact.chat_id, reply=Reply(text=text, buttons=buttons),
-                    dedupe_key=f"reminder:{reminder.id}:{number}:{contact.person_id}:{contact.platform}")
+                    dedupe_key=f"reminder:{plan.reminder.id}:{plan.number}:{contact.person_id}:{contact.platform}")

@@ -74,8 +74,7 @@ async def _sweep_batch(uow_factory: UnitOfWorkFactory, translator: Translator, n
     try:
         async with uow_factory() as uow:
             due = await uow.reminders.lock_due(now, limit, kinds=reminders.KINDS)
-            for reminder in due:
-                await reminders.act(uow, translator, config, reminder, now)
+            await reminders.act_batch(uow, translator, config, due, now)
             await uow.commit()
         return len(due)
     except Exception:  # noqa: BLE001 - which reminder failed is found out one by one
@@ -160,6 +159,10 @@ class _RecordingOutbox:
             self._ids.add(message_id)
             self.added.append((message, self.reminder))
         return message_id
+
+    async def add_many(self, messages: list[Outgoing], now: datetime) -> None:
+        for message in messages:
+            await self.add(message, now)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._outbox, name)

@@ -34,6 +34,13 @@ class SqlCaseWorkRepo:
         row = (await self.session.execute(select(CASES).where(CASES.c.id == case_id))).first()
         return case_from_row(row) if row else None
 
+    async def get_many(self, case_ids: list[int]) -> dict[int, Case]:
+        """Cases by id, in one query (a sweep's batch)."""
+        if not case_ids:
+            return {}
+        rows = await self.session.execute(select(CASES).where(CASES.c.id.in_(sorted(set(case_ids)))))
+        return {row.id: case_from_row(row) for row in rows}
+
     async def by_code(self, code: str) -> Case | None:
         row = (await self.session.execute(select(CASES).where(CASES.c.code == code.strip().upper()))).first()
         return case_from_row(row) if row else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain.model import Reminder
@@ -109,6 +109,20 @@ class SqlReminderRepo:
         await self.session.execute(update(ReminderRow).where(ReminderRow.id == reminder_id).values(**values)
                                    .execution_options(synchronize_session=False))
         return attempts >= max_attempts
+
+    async def advance_many(self, moves: list[tuple[int, datetime, int]], now: datetime) -> None:
+        """(id, due_at, level) for each reminder of a batch, in one executemany statement."""
+        if moves:
+            await self.session.execute(
+                update(ReminderRow.__table__).where(ReminderRow.__table__.c.id == bindparam("reminder_id"))
+                .values(due_at=bindparam("new_due_at"), level=bindparam("new_level"), updated_at=now),
+                [{"reminder_id": id_, "new_due_at": due, "new_level": level} for id_, due, level in moves])
+
+    async def finish_many(self, reminder_ids: list[int], status: str, now: datetime) -> None:
+        if reminder_ids:
+            await self.session.execute(
+                update(ReminderRow).where(ReminderRow.id.in_(reminder_ids))
+                .values(status=status, updated_at=now).execution_options(synchronize_session=False))
 
     async def finish(self, reminder_id: int, status: str, now: datetime) -> None:
         """Nothing more to do: `done` (the chain ended) or `cancelled` (no longer applies)."""

@@ -318,6 +318,16 @@ class SqlOutboxRepo:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
+    async def add_many(self, messages: list[Outgoing], now: datetime) -> None:
+        """Store unleased messages in one statement (a sweep's batch); a dedupe key already
+        stored is skipped, as in `add`."""
+        if not messages:
+            return
+        rows = [_outbox_values(message, now) for message in messages]
+        dialect_insert = pg_insert if self._dialect() == "postgresql" else sqlite_insert
+        statement = dialect_insert(OutboxRow).on_conflict_do_nothing(index_elements=[OutboxRow.dedupe_key])
+        await self.session.execute(statement, rows)
+
     async def add(self, message: Outgoing, now: datetime, lease_seconds: int | None = None,
                   owner: str | None = None) -> int:
         """One row per message; a repeated dedupe_key returns the existing row's id. With
@@ -454,6 +464,16 @@ class SqlOutboxRepo:
 
 
 # --- rows to dataclasses --------------------------------------------------------------------
+
+def _outbox_values(message: Outgoing, now: datetime) -> dict[str, Any]:
+    """The columns of a pending (unleased) outbox row."""
+    return {
+        "channel": message.channel, "chat_id": message.chat_id, "payload": message.reply.to_payload(),
+        "dedupe_key": message.dedupe_key, "status": "pending", "attempts": 0, "next_attempt_at": message.due_at(now),
+        "lease_until": None, "lease_owner": None, "ephemeral": message.ephemeral, "urgent": message.urgent,
+        "extra": dict(message.extra), "created_at": now, "last_error": None, "sent_at": None,
+    }
+
 
 _OUTBOX_COLUMNS = (
     OutboxRow.id, OutboxRow.channel, OutboxRow.chat_id, OutboxRow.payload, OutboxRow.dedupe_key,

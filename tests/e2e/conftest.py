@@ -286,6 +286,9 @@ def bot_env(database_url: str, fake: FakeTelegram, mode: str, port: int, workdir
         "HOAGIAI_WEB_PORT": str(port),
         "HOAGIAI_UPLOAD_DIR": str(workdir / "uploads"),
         "HOAGIAI_LOG_LEVEL": "INFO",
+        # The tests run at any hour on the real clock; quiet hours (tested on a manual clock in
+        # tests/integration/test_quiet_hours.py) would hold residents' notices until 07:00.
+        "HOAGIAI_QUIET_HOURS": "off",
     })
     return env
 

@@ -305,9 +305,13 @@ async def test_a_case_goes_through_the_five_steps_with_every_role(bot_process, f
     await o.say(REOPEN_REASON, "The case is reopened and back at verification.", "Step 2/5")
     await w.reporter.expect(*TOLD[5], w.code, after=told)
 
-    # The resident was told six times, in plain words, never a note or a name.
-    await asyncio.sleep(0.3)  # a seventh message, if the bot wrongly sent one, has time to arrive
+    # The resident was told six times, in plain words, never a note or a name, and asked once
+    # whether they may be asked later if the agreement holds (issue 4's check-ins).
+    await asyncio.sleep(0.3)  # an eighth message, if the bot wrongly sent one, has time to arrive
     told_texts = w.reporter.texts(after=resident_after_report)
+    asked = [text_ for text_ in told_texts if "may ask you whether the parties keep the agreement" in text_]
+    assert len(asked) == 1 and w.code in asked[0] and not [s for s in SECRETS if s in asked[0]]
+    told_texts = [text_ for text_ in told_texts if text_ not in asked]
     assert len(told_texts) == len(TOLD), told_texts
     for message, (first, second) in zip(told_texts, TOLD):
         assert w.code in message and first in message and second in message, message

@@ -225,22 +225,20 @@ async def test_a_sweep_killed_midway_leaves_everything_for_the_next(police, monk
     h = police
     await copy_first_reminder(h, 2)  # 3 due reminders
     outbox = await outbox_rows(h)
-    real_act, calls = handlers.reminders.act, []
+    real_act = handlers.reminders.act_batch
 
-    async def failing(uow, t, config, reminder, now):
-        calls.append(reminder.id)
-        if len(calls) == 2:
-            raise Killed()
-        await real_act(uow, t, config, reminder, now)
+    async def killed_before_commit(uow, t, config, due, now):
+        await real_act(uow, t, config, due, now)  # every effect written, none committed
+        raise Killed()
 
-    monkeypatch.setattr(handlers.reminders, "act", failing)
+    monkeypatch.setattr(handlers.reminders, "act_batch", killed_before_commit)
     with pytest.raises(Killed):
         await sweep(h, hanoi(23, 11, 17))
     assert [(status, level) for status, _, level, _ in await reminders(h)] == [("pending", 0)] * 3
     assert await outbox_rows(h) == outbox
     assert await events(h, "overdue", "escalated") == []
 
-    monkeypatch.setattr(handlers.reminders, "act", real_act)
+    monkeypatch.setattr(handlers.reminders, "act_batch", real_act)
     told = Told(h)
     assert await sweep(h, hanoi(23, 11, 17, 1)) == 3
     assert await outbox_rows(h) == outbox + 9  # 3 reminders × 3 police chats
@@ -251,14 +249,14 @@ async def test_a_sweep_killed_midway_leaves_everything_for_the_next(police, monk
 async def test_a_reminder_that_keeps_failing_is_set_aside_and_holds_back_nothing(police, monkeypatch, caplog):
     h = police
     poison = await copy_first_reminder(h, 2)  # 3 due reminders; the last one's action always raises
-    real_act = handlers.reminders.act
+    real_act = handlers.reminders.act_batch
 
-    async def failing(uow, t, config, reminder, now):
-        if reminder.id == poison:
+    async def failing(uow, t, config, due, now):
+        if any(reminder.id == poison for reminder in due):
             raise ValueError("bad data in this reminder")
-        await real_act(uow, t, config, reminder, now)
+        await real_act(uow, t, config, due, now)
 
-    monkeypatch.setattr(handlers.reminders, "act", failing)
+    monkeypatch.setattr(handlers.reminders, "act_batch", failing)
     told = Told(h)
     await sweep(h, hanoi(23, 11, 17))
     assert [len(told(chat)) for chat in STAFF] == [2, 2, 2, 0]  # the two others went out
