@@ -176,10 +176,11 @@ def _refuse(problems: list[object]) -> int:
 
 def _show_rules(settings: Settings) -> int:
     """The rules in force, one line each, so a ward can check its configuration."""
-    from scheduler.rules import RulesError, load_calendar, load_rules
+    from scheduler.rules import RulesError, load_calendar, load_escalation, load_rules
 
     try:
         rules = load_rules(settings.rules_file)
+        escalation = load_escalation(settings.rules_file)
         calendar = load_calendar(settings.timezone, settings.days_off_file)
     except RulesError as error:
         print(f"hoagiai: {error}", file=sys.stderr)
@@ -188,6 +189,8 @@ def _show_rules(settings: Settings) -> int:
         when = ", ".join(f"{key}={value}" for key, value in rule.when.items()) or "-"
         step = "-" if rule.step is None else str(rule.step)
         print(f"{rule.id:28} {rule.kind:13} step {step:2} {when:46} {rule.limit:>3} {rule.unit:13} {rule.source}")
+    steps = [f"{to} after {days} working day{'s' if days != 1 else ''}" for to, days in escalation]
+    print("after a deadline: overdue to the people in charge, then " + (", then ".join(steps) or "nothing more"))
     days_off = ", ".join(day.isoformat() for day in sorted(calendar.days_off)) or "none"
     print(f"ward days off (besides public holidays): {days_off}")
     return 0

@@ -6,7 +6,7 @@ and render `Reply` objects. Replies are plain data so they can sit in the outbox
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -107,7 +107,11 @@ class Reply:
     share: ShareRequest | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for the outbox row (what `asdict` gives, without its deep copies: a
+        sweep serialises thousands of these)."""
+        share = {"kind": self.share.kind, "label": self.share.label} if self.share else None
+        buttons = [[{"label": choice.label, "data": choice.data} for choice in row] for row in self.buttons]
+        return {"text": self.text, "buttons": buttons, "share": share}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> "Reply":

@@ -76,6 +76,8 @@ class CaseRepo(Protocol):
         self, case_id: int, *, actor_id: int | None, kind: str,
         data: dict[str, Any], at: datetime,
     ) -> None: ...
+    async def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Many events at once (case_id, actor_id, kind, data, at)."""
     async def add_attachment(self, case_id: int, platform: str, file: FileRef, at: datetime) -> None: ...
 
 
@@ -88,6 +90,8 @@ class OutboxRepo(Protocol):
         """Pending rows due by `now`, leased so another worker skips them until the lease ends."""
     async def release_leases(self, owner: str, now: datetime) -> int:
         """Rows `owner` held when it stopped are due again (it restarted)."""
+    async def add_many(self, messages: list[Outgoing], now: datetime) -> None:
+        """Unleased rows in one statement; a dedupe key already stored is skipped."""
     async def mark_sent(self, message_id: int, now: datetime) -> None: ...
     async def mark_sent_many(self, message_ids: list[int], now: datetime) -> None: ...
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None: ...

@@ -141,12 +141,14 @@ async def _act_steps(uow: UnitOfWork, t: Translator, config: CoreConfig, due: li
         else:
             moves.append((reminder.id, following, number + 1))
     messages = await _messages(uow, t, config, plans, now)
-    for plan in plans:
-        if plan.level.event is not None:
-            await uow.cases.add_event(plan.case.id, actor_id=None, kind=plan.level.event,
-                                      data={"level": plan.number, "to": plan.level.audience}, at=now)
-        log.info("reminder acted id=%d case=%s level=%d people=%d", plan.reminder.id, plan.case.code,
-                 plan.number, len(plan.people))
+    await uow.cases.add_events([{"case_id": plan.case.id, "actor_id": None, "kind": plan.level.event,
+                                 "data": {"level": plan.number, "to": plan.level.audience}, "at": now}
+                                for plan in plans if plan.level.event is not None])
+    for plan in plans:  # the case history has each escalation; the log, the batch
+        log.debug("reminder acted id=%d case=%s level=%d people=%d", plan.reminder.id, plan.case.code,
+                  plan.number, len(plan.people))
+    log.info("step reminders acted=%d cancelled=%d done=%d messages=%d", len(plans), len(cancelled), len(done),
+             len(messages))
     await uow.outbox.add_many(messages, now)
     await uow.reminders.advance_many(moves, now)
     await uow.reminders.finish_many(done, DONE, now)

@@ -292,6 +292,11 @@ class SqlCaseRepo:
     ) -> None:
         self.session.add(CaseEventRow(case_id=case_id, actor_id=actor_id, kind=kind, data=data, at=at))
 
+    async def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Many events (case_id, actor_id, kind, data, at) in one statement: a sweep's batch."""
+        if events:
+            await self.session.execute(insert(CaseEventRow.__table__), events)
+
     async def add_attachment(self, case_id: int, platform: str, file: FileRef, at: datetime) -> None:
         self.session.add(AttachmentRow(
             case_id=case_id, platform=platform, kind=file.kind, file_id=file.file_id, sha256=file.sha256,

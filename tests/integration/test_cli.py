@@ -62,6 +62,12 @@ def test_rules_shows_the_defaults_with_the_wards_changes(tmp_path):
     assert "7 working_days" in lines["dispute.verify"] and "Quyết định của UBND phường" in lines["dispute.verify"]
     assert "Luật Hòa giải ở cơ sở 2013, Điều 20.2" in lines["dispute.resolve.mediation"]
     assert "2026-12-24" in result.stdout
+    assert ("after a deadline: overdue to the people in charge, then officers after 1 working day, "
+            "then head after 1 working day") in result.stdout
+
+    override.write_text("escalation:\n  - {to: head, after_working_days: 2}\n", encoding="utf-8")
+    result = run_cli("rules", db=tmp_path / "x.db", extra_env={"HOAGIAI_RULES_FILE": str(override)})
+    assert "overdue to the people in charge, then head after 2 working days" in result.stdout
 
 
 def test_a_wrong_rules_file_is_refused_by_rules_and_run(tmp_path):
