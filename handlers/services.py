@@ -250,7 +250,7 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
     if command == "cancel":
         return await cancel_form(conv, session)
     if command == "help":
-        return [conv.say(conv("help"))] + (await _resume(conv, session) if session else await menu(conv))
+        return [conv.say(await help_text(conv))] + (await _resume(conv, session) if session else await menu(conv))
     if command == "language":
         return language_picker(conv, "language.choose")
     if command == "status":
@@ -274,6 +274,17 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         key = "form.button_stale" if data.startswith("f:") else "form.button_unknown"
         return await menu(conv, expired_note or conv(key))
     return await menu(conv, expired_note or conv("menu.not_understood"))
+
+
+async def help_text(conv: Conversation) -> str:
+    """The resident's help, and the staff commands for those who hold a staff role."""
+    actor = await casework.actor_of(conv)
+    parts = [conv("help")]
+    if actor.is_staff:
+        parts.append(conv("help.staff"))
+    if actor.is_police:
+        parts.append(conv("help.police"))
+    return "\n\n".join(parts)
 
 
 async def change_language(conv: Conversation, lang: str, session: FormSession | None) -> list[Outgoing]:

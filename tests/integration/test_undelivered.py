@@ -49,3 +49,16 @@ async def test_only_police_see_the_list(staff):
         assert "Only ward police officers" in h.last(user).text
         await h.send(user=user, callback="k:u")
         assert "could not be reached" not in h.last(user).text
+
+
+async def test_help_lists_the_staff_commands_to_staff_only(staff):
+    h = staff
+    await h.send(user=OFFICER, text="/help")
+    officer_help = next(r.text for r in reversed(h.replies(OFFICER)) if r.text.startswith("Help:"))
+    assert "/duty" in officer_help and "/undelivered" in officer_help and "/cases" in officer_help
+    await h.send(user=LEADER, text="/help")
+    leader_help = next(r.text for r in reversed(h.replies(LEADER)) if r.text.startswith("Help:"))
+    assert "/cases" in leader_help and "/duty" not in leader_help
+    await h.send(user=RESIDENT, text="/help")
+    resident_help = next(r.text for r in reversed(h.replies(RESIDENT)) if r.text.startswith("Help:"))
+    assert "/cases" not in resident_help
