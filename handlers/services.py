@@ -63,6 +63,12 @@ class CoreConfig:
     checkin_days: tuple[int, ...] = (7, 30, 90)
     # An abandoned form is reminded once, this long before it expires (handlers/form_reminders.py).
     form_reminder_before: timedelta = timedelta(hours=3)
+    # Residential groups' monthly update (handlers/domain/periods.py): the month runs from
+    # `monthly_first_day` of the previous month; due before `monthly_due_day`; leaders who have
+    # not sent it are reminded on `monthly_reminder_days` of the month.
+    monthly_first_day: int = 15
+    monthly_due_day: int = 20
+    monthly_reminder_days: tuple[int, ...] = (15, 18, 19)
 
 
 @dataclass

@@ -324,6 +324,46 @@ class CheckinRow(Base):
     answered_at: Mapped[datetime | None]
 
 
+class MonthlyReportRow(Base):
+    """A residential group's monthly update to the ward police for one period ("2026-11"):
+    "nothing new", or the counts, the risks and notes. One row per group and period; every
+    submission and edit is kept in `monthly_report_revisions`."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("group_unit_id", "period"), Index("ix_monthly_reports_period", "period"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM, the reporting month
+    nothing_new: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"new": {field: n}, "mediated": n, "successful": n, "unsuccessful": n, "open": n, "referred": n}
+    counts: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    # {"hot_spot": bool, "mass_complaint": bool, "people": n | None, "note": str | None}
+    risks: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # What the case records said where the leader typed something else: {count: [records, typed]}
+    differences: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MonthlyReportRevisionRow(Base):
+    """Each submission and edit of a monthly update, as submitted (append-only)."""
+
+    __tablename__ = "monthly_report_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("monthly_reports.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    values: Mapped[dict[str, Any]] = mapped_column(json_type())
+    by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class FormSessionRow(Base):
     """One form in progress per person (the unique person_id)."""
 

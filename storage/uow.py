@@ -28,6 +28,7 @@ from storage.repositories import (
 )
 from storage.checkins import SqlCheckinRepo
 from storage.duty import SqlDutyRepo
+from storage.monthly import SqlMonthlyRepo
 from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
 
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
     reminders: SqlReminderRepo
     duty: SqlDutyRepo
     checkins: SqlCheckinRepo
+    monthly: SqlMonthlyRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderRepo(session)
         self.duty = SqlDutyRepo(session)
         self.checkins = SqlCheckinRepo(session)
+        self.monthly = SqlMonthlyRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -255,3 +255,22 @@ class Checkin:
     day: int
     person_id: int
     answer: str | None
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """A residential group's monthly update for one reporting month (see storage/monthly.py)."""
+
+    id: int
+    group_unit_id: int
+    period: str
+    nothing_new: bool
+    counts: dict[str, Any]
+    risks: dict[str, Any]
+    notes: str | None
+    differences: dict[str, Any]
+    submitted_by: int | None
+    submitted_at: datetime
+    updated_at: datetime
+    late: bool
+    version: int
