@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import (
-    case_actions, casework, checkins, duty, intake, notify, onboarding, step_deadlines, undelivered, urgent,
+    case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, step_deadlines, undelivered, urgent,
 )
+from handlers.forms.monthly import MONTHLY_FORM
 from handlers.domain import routing
 from handlers.domain.calendar import QuietHours, WorkCalendar
 from handlers.domain.deadlines import Rule
@@ -37,6 +38,7 @@ log = logging.getLogger("hoagiai.services")
 CONSENT_VERSION = "2026-11"
 FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM, **case_actions.FORMS}
 FORMS.update({form.name: form for form in DISPUTE_FORMS})  # a leader's reports for their group
+FORMS[MONTHLY_FORM.name] = MONTHLY_FORM
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "languag
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
             "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty",
-            "/undelivered": "undelivered"}
+            "/undelivered": "undelivered", "/monthly": "monthly"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
@@ -200,8 +202,11 @@ async def menu(conv: Conversation, note: str | None = None) -> list[Outgoing]:
 
 
 def _leader_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...], ...]:
-    """A neighbourhood leader reports disputes found in their area for the residents."""
-    return ((Choice(conv("menu.report_group"), "m:g"),),) if actor.has(LEADER) else ()
+    """A neighbourhood leader reports disputes found in their area for the residents, and sends
+    the group's monthly update."""
+    if not actor.has(LEADER):
+        return ()
+    return ((Choice(conv("menu.report_group"), "m:g"), Choice(conv("monthly.menu"), monthly.START)),)
 
 
 def command_of(inbound: Inbound) -> str | None:
@@ -231,6 +236,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
     data = conv.inbound.callback
     if data is not None and data.startswith("lang:"):
         return await change_language(conv, data.removeprefix("lang:").split(":")[0], session)
+    if data is not None and (data == monthly.START or data.startswith(monthly.START + ":")):
+        if session is not None and session.form != MONTHLY_FORM.name:
+            return await _resume(conv, session, conv("form.already_open"))
+        return await monthly.begin(conv, data)
     if data is not None and data.startswith(checkins.ANSWER_PREFIX):
         return await checkins.answer(conv, data)
     if data is not None and data.startswith(checkins.CONSENT_PREFIX):
@@ -251,6 +260,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await casework.history(conv, argument)
     if command == "duty":
         return await duty.command(conv, await casework.actor_of(conv))
+    if command == "monthly":
+        if session is not None and session.form != MONTHLY_FORM.name:
+            return await _resume(conv, session, conv("form.already_open"))
+        return await monthly.begin(conv)
     if command == "undelivered":
         return await undelivered.show(conv, await casework.actor_of(conv))
     if command == "cancel":
@@ -372,6 +385,8 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
         await conv.uow.forms.delete(session.id)  # type: ignore[arg-type]
         if session.form in case_actions.FORMS:
             return await case_actions.finish(conv, session.form, result.answers)
+        if session.form == MONTHLY_FORM.name:
+            return await monthly.finish(conv, result.answers)
         return await submit_dispute(conv, result.answers)
     session.answers = {k: v for k, v in result.answers.items() if v is not None}
     session.step = result.step

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain.model import MonthlyReport
@@ -60,6 +60,9 @@ class SqlMonthlyRepo:
             query = query.where(REPORTS.c.group_unit_id.in_(group_unit_ids))
         return [_report(row) for row in await self.session.execute(query)]
 
+    async def record_counts(self, group_unit_id: int, starts: datetime, ends: datetime) -> dict[str, Any]:
+        return await record_counts(self.session, group_unit_id, starts, ends)
+
     async def revisions(self, report_id: int) -> list[dict[str, Any]]:
         query = (select(MonthlyReportRevisionRow.version, MonthlyReportRevisionRow.values, MonthlyReportRevisionRow.by,
                         MonthlyReportRevisionRow.at, MonthlyReportRevisionRow.late)
@@ -73,3 +76,39 @@ def _report(row: Any) -> MonthlyReport:
         counts=dict(row.counts or {}), risks=dict(row.risks or {}), notes=row.notes,
         differences=dict(row.differences or {}), submitted_by=row.submitted_by, submitted_at=row.submitted_at,
         updated_at=row.updated_at, late=row.late, version=row.version)
+
+
+async def record_counts(session: AsyncSession, group_unit_id: int, starts: datetime, ends: datetime) -> dict[str, Any]:
+    """What the case records know of a group's month [starts, ends): new cases by field; mediation
+    outcomes recorded (mediated = successful + unsuccessful); cases still open at the end; cases
+    referred beyond the ward (transfer or criminal referral chosen) in the month."""
+    from storage.tables import CaseEventRow, CaseRow
+
+    cases = CaseRow.__table__
+    new = await session.execute(
+        select(cases.c.field, func.count()).where(cases.c.group_unit_id == group_unit_id, cases.c.created_at >= starts,
+                                                  cases.c.created_at < ends)
+        .group_by(cases.c.field))
+    still_open = await session.scalar(
+        select(func.count()).select_from(cases).where(
+            cases.c.group_unit_id == group_unit_id, cases.c.created_at < ends,
+            or_(cases.c.closed_at.is_(None), cases.c.closed_at >= ends)))
+    events = await session.execute(
+        select(CaseEventRow.kind, CaseEventRow.data, cases.c.intervention)
+        .join(cases, cases.c.id == CaseEventRow.case_id)
+        .where(cases.c.group_unit_id == group_unit_id, CaseEventRow.at >= starts, CaseEventRow.at < ends,
+               CaseEventRow.kind.in_(("outcome_recorded", "intervention_chosen"))))
+    outcomes = {"successful": 0, "unsuccessful": 0}
+    referred = 0
+    for kind, data, intervention in events:
+        if kind == "outcome_recorded" and intervention == "mediation":
+            outcome = (data or {}).get("outcome")
+            after = outcome[1] if isinstance(outcome, list) else outcome
+            if after in outcomes:
+                outcomes[after] += 1
+        elif kind == "intervention_chosen":
+            chosen = (data or {}).get("intervention")
+            after = chosen[1] if isinstance(chosen, list) else chosen
+            referred += after in ("transfer", "criminal_referral")
+    return {"new": {field: count for field, count in new}, "mediated": sum(outcomes.values()), **outcomes,
+            "open": int(still_open or 0), "referred": referred}

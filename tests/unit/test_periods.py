@@ -32,9 +32,13 @@ def test_the_update_due_before_the_20th_is_on_time_until_23_59_on_the_19th_local
     assert due_at("2026-12", "UTC", due_day=25) == datetime(2026, 12, 25, tzinfo=timezone.utc)
 
 
-def test_the_month_being_collected_is_the_local_month():
-    assert period_code_at(datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc), HANOI) == "2026-12"  # 00:30 on 1/12
-    assert period_code_at(datetime(2026, 11, 30, 16, 59, tzinfo=timezone.utc), HANOI) == "2026-11"
+def test_the_month_being_collected_is_the_latest_that_has_ended():
+    assert period_code_at(datetime(2026, 12, 14, 16, 59, tzinfo=timezone.utc), HANOI) == "2026-11"  # 23:59 on 14/12
+    assert period_code_at(datetime(2026, 12, 14, 17, tzinfo=timezone.utc), HANOI) == "2026-12"  # 00:00 on 15/12
+    assert period_code_at(datetime(2026, 12, 3, 2, tzinfo=timezone.utc), HANOI) == "2026-11"
+    assert period_code_at(datetime(2027, 1, 5, 2, tzinfo=timezone.utc), HANOI) == "2026-12"  # across the year
+    assert period_code_at(datetime(2027, 1, 5, 2, tzinfo=timezone.utc), HANOI, first_day=1) == "2026-12"
+    assert due_at("2026-12", HANOI, first_day=1) == datetime(2027, 1, 19, 17, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-1", "26-11", "2026/11", "", "november"])
