@@ -44,6 +44,7 @@ def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...
             (Choice(conv("staff.list.overdue"), "k:l:overdue:0"), Choice(conv("staff.list.mine"), "k:l:mine:0")),
             (Choice(conv("staff.list.all"), "k:l:all:0"), Choice(conv("duty.menu"), duty.SHOW)),
             (filters, Choice(conv("undelivered.menu"), undelivered.CALLBACK)),
+            (Choice(conv("monthly.menu.police"), "m:u"),),
         )
     if access.scope_of(actor).empty:
         return ()

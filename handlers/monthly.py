@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.domain import periods
 from handlers.domain.model import FormSession
-from handlers.domain.roles import LEADER
+from handlers.domain.roles import LEADER, POLICE_ROLES
 from handlers.forms import engine
 from handlers.forms.engine import FormContext
 from handlers.forms.monthly import COUNTS, MONTHLY_FORM, RECORDS, TYPED, differences
@@ -32,10 +32,13 @@ DATE = "%d/%m/%Y"
 
 
 async def begin(conv: Conversation, data: str = START) -> list[Outgoing]:
-    """Start the update for the leader's group (asking which, when they lead several)."""
+    """Start the update for the leader's group (asking which, when they lead several); for the
+    ward police, the month's overview of every group."""
     assert conv.person is not None
     memberships = await conv.uow.staff.memberships(conv.person.id)  # type: ignore[attr-defined]
     groups = sorted({m.unit_id for m in memberships if m.role == LEADER})
+    if not groups and data == START and any(m.role in POLICE_ROLES for m in memberships):
+        return [await overview(conv)]
     if not groups:
         log.warning("monthly update refused person=%s: not a leader", conv.person.id)
         return [_say(conv, conv("monthly.leaders_only"))]
@@ -120,6 +123,32 @@ async def finish(conv: Conversation, answers: dict[str, Any]) -> list[Outgoing]:
              group_id, code, saved.version, late, values["nothing_new"], len(values["differences"]))
     key = "monthly.received_late" if late else ("monthly.received_again" if saved.version > 1 else "monthly.received")
     return [_say(conv, conv(key, group=answers.get("group_name", ""), period=answers["period_label"]))]
+
+
+async def overview(conv: Conversation) -> Outgoing:
+    """Which groups of the ward sent the month's update: on time, late, or not yet; with the
+    figures that differ from the records and the risks flagged (police only: the caller checks)."""
+    config, zone = conv.config, conv.config.timezone
+    code = periods.period_code_at(conv.now, zone, config.monthly_first_day)
+    month = periods.period(code, zone, config.monthly_first_day)
+    due = periods.due_at(code, zone, config.monthly_due_day, config.monthly_first_day)
+    _, groups = await conv.wards.get(conv.uow, config.ward_code, conv.now)
+    sent = {report.group_unit_id: report for report in await conv.uow.monthly.for_period(code)}  # type: ignore[attr-defined]
+    lines = [conv("monthly.overview.head", period=_label(month), count=len([g for g in groups if g.id in sent]),
+                  total=len(groups), due=(due - timedelta(seconds=1)).astimezone(ZoneInfo(zone)).strftime(DATE))]
+    for group in groups:
+        report = sent.get(group.id)
+        if report is None:
+            lines.append(conv("monthly.overview.missing", group=group.name))
+            continue
+        marks = ("⏰" if report.late else "✅") + (" ⚠️" if report.differences else "") + \
+            (" 🔥" if report.risks.get("hot_spot") or report.risks.get("mass_complaint") else "")
+        what = conv("monthly.summary.nothing_new") if report.nothing_new else conv(
+            "monthly.overview.figures", new=report.counts.get("new", 0), successful=report.counts.get("successful", 0),
+            open=report.counts.get("open", 0))
+        lines.append(f"{marks} {group.name}: {what}")
+    lines.append(conv("monthly.overview.legend"))
+    return conv.reply(Reply("\n".join(lines)))
 
 
 def _label(month: periods.Period) -> str:

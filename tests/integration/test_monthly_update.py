@@ -96,9 +96,34 @@ async def test_a_late_update_is_accepted_and_marked_late(staff):
 
 async def test_only_leaders_send_a_monthly_update(staff):
     h = staff
-    for user in (RESIDENT, OFFICER):
-        await h.send(user=user, text="/monthly")
-        assert "Only a residential group's leader" in h.last(user).text
+    await h.send(user=RESIDENT, text="/monthly")
+    assert "Only a residential group's leader" in h.last(RESIDENT).text
+    await h.send(user=OFFICER, text="/monthly")  # the police get the overview, not the form
+    assert "Monthly updates for" in h.last(OFFICER).text
+    await h.send(user=OFFICER, callback="m:u:1")
+    assert "Only a residential group's leader" in h.last(OFFICER).text
     await h.send(user=LEADER, callback="m:u:999")  # a group they do not lead
     assert "Only a residential group's leader" in h.last(LEADER).text
     assert await reports(h) == []
+
+
+async def test_the_police_see_which_groups_sent_their_update(staff):
+    h = staff
+    h.clock.current = hanoi(16, 12, 9)
+    await h.send(user=LEADER, text="/monthly")
+    await h.press("Change the figures", LEADER)
+    await h.send(user=LEADER, text="2")
+    for _ in range(5):
+        await h.press("= as the records", LEADER)
+    await h.press("Yes", LEADER)
+    await h.press("No", LEADER)
+    await h.press("Skip", LEADER)
+    await h.press("Skip", LEADER)
+    await h.press("Skip", LEADER)
+    await h.press("Send the update", LEADER)
+
+    await h.press("Groups' monthly updates", OFFICER)  # the police menu's button
+    shown = h.last(OFFICER).text
+    assert "Monthly updates for 15/11–14/12/2026: 1 of" in shown
+    assert "✅ ⚠️ 🔥 Tổ dân phố số 3: 2 new, 0 mediated successfully, 1 open" in shown
+    assert "❌ Tổ dân phố số 1: not sent" in shown
