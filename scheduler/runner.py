@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from handlers.ports import Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
 from scheduler.jobs import prune_inbound_updates, purge_expired_forms, sweep_reminders
+from scheduler.monthly import MONTHLY_JOB_MINUTES, monthly_job
 
 REMINDER_SWEEP_SECONDS = 30
 
@@ -32,5 +33,10 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
             sweep_reminders, "interval", seconds=sweep_seconds,
             args=(uow_factory, translator, clock, config), kwargs={"on_commit": on_commit},
             id="sweep_reminders", coalesce=True, max_instances=1, replace_existing=True,
+        )
+        scheduler.add_job(  # an interval, not a cron at 08:00: a bot down at 08:00 catches up
+            monthly_job, "interval", minutes=MONTHLY_JOB_MINUTES,
+            args=(uow_factory, translator, clock, config), kwargs={"on_commit": on_commit},
+            id="monthly_reminders", coalesce=True, max_instances=1, replace_existing=True,
         )
     return scheduler

@@ -39,6 +39,18 @@ class SqlStaffRepo:
                  .where(MembershipRow.unit_id.in_(unit_ids), MembershipRow.role.in_(roles)))
         return sorted(await self.session.scalars(query))
 
+    async def holders_by_unit(self, unit_ids: list[int], roles: list[str]) -> dict[int, list[int]]:
+        """The holders of `roles` in each of `unit_ids`, in one query (reminders to thousands of groups)."""
+        if not unit_ids:
+            return {}
+        query = (select(MembershipRow.unit_id, MembershipRow.person_id).distinct()
+                 .where(MembershipRow.unit_id.in_(unit_ids), MembershipRow.role.in_(roles))
+                 .order_by(MembershipRow.unit_id, MembershipRow.person_id))
+        found: dict[int, list[int]] = {}
+        for unit_id, person_id in await self.session.execute(query):
+            found.setdefault(unit_id, []).append(person_id)
+        return found
+
     async def contacts(self, person_ids: list[int]) -> list[Contact]:
         """Every chat account of these people (the bot writes to each)."""
         if not person_ids:

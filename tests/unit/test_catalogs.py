@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from handlers import case_history, checkins, reminders
+from handlers.forms import monthly as monthly_form
 from handlers.case_actions import QUICK_ACTIONS
 from handlers.casework import LIST_FILTERS, _EVENT_KINDS
 from handlers.domain import access
@@ -70,12 +71,17 @@ def keys_used_in_code() -> set[str]:
     keys.update(_EVENT_KINDS)
     keys.update(reminders.MESSAGE_KEYS)
     keys.update(f"checkins.answer.{answer}" for answer in checkins.ANSWERS.values())
+    keys.update(f"monthly.{kind}.{name}" for kind in ("count", "ask") for name in monthly_form.COUNTS)
+    keys.update(f"monthly.ask.{name}" for name in ("hot_spot", "mass_complaint", "people", "risk_note", "notes"))
+    keys.update(f"monthly.risk.{name}" for name in ("hot_spot", "mass_complaint"))
     keys.update(f"workflow.step.{step}" for step in workflow.STEPS)
     keys.update(f"workflow.status.{status}" for status in (*workflow.STEP_STATUS.values(), workflow.CLOSED))
     keys.update(f"workflow.nature.{nature}" for nature in workflow.NATURES)
     keys.update(f"workflow.complexity.{complexity}" for complexity in workflow.COMPLEXITIES)
     keys.update(WORKFLOW_ERRORS.findall((ROOT / "handlers/domain/workflow.py").read_text(encoding="utf-8")))
     keys.update(INVITE_PROBLEMS.findall((ROOT / "handlers/domain/invites.py").read_text(encoding="utf-8")))
+    keys.update(f"rollup.risk.{kind}" for kind in ("hot_spot", "mass_complaint"))  # bot/report_output.py
+    keys.add("rollup.nature.unclassified")
     return keys
 
 
@@ -91,3 +97,18 @@ def test_translator_fills_placeholders_and_falls_back():
     assert t("form.progress", "vi", current=2, total=8, title="X") == "Bước 2/8: X"
     assert t("form.progress", "en", current=2, total=8, title="X") == "Step 2/8: X"
     assert t("menu.report", "fr") == t("menu.report", "vi")
+
+
+def test_no_key_is_defined_in_two_catalog_files():
+    """Every .po file of a language is merged: a key defined twice would silently take one
+    file's text (a part of the product could overwrite another's message)."""
+    from babel.messages.pofile import read_po
+
+    for lang in LANGUAGES:
+        seen: dict[str, str] = {}
+        for path in sorted((ROOT / "locales" / lang / "LC_MESSAGES").glob("*.po")):
+            with path.open("rb") as handle:
+                for message in read_po(handle, locale=lang):
+                    if message.id:
+                        assert str(message.id) not in seen, f"{message.id} in {seen[str(message.id)]} and {path.name}"
+                        seen[str(message.id)] = path.name

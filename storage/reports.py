@@ -1,0 +1,260 @@
+"""The ward police's roll-up report (monthly, quarterly, 6-monthly, yearly; seeds 001, 002, 004):
+read-only queries over cases, their events and the groups' monthly updates.
+
+Case figures are counted by the database (GROUP BY, COUNT, EXISTS), so that a year of a large
+ward stays one handful of queries; only the few monthly updates of the ward's groups (groups x
+months rows) are looked at in Python. The figures come back as a `Rollup`, a plain dataclass
+kept here because only the `hoagiai report` command reads it.
+
+Definitions, all over the UTC window [starts, ends) and one ward (`commune_unit_id`) or all:
+
+- received: cases created in the window, by field, by nature (NULL = not classified yet,
+  reported as "unclassified") and how many were urgent;
+- resolved: cases with a 'closed' event in the window (each case once, even if closed twice);
+  stable: cases whose current `closed_at` is in the window, i.e. closed in the window and not
+  reopened since their last close (a reopen clears `closed_at`), as of when the report is made;
+- mediation: cases whose intervention is mediation and whose outcome was recorded in the window
+  (their last 'outcome_recorded' event is in it). The case columns hold the current round only:
+  a reopened case's earlier result is dropped and it is counted again when its new outcome is
+  recorded. Rate = successful / (successful + unsuccessful); withdrawn cases are shown apart
+  and not in the rate (nobody mediated them to an end). The plans' target is 90-95% (seed 002);
+- prolonged: cases open at the end of the window (created before it, not closed before it,
+  by their current `closed_at`) and open longer than `prolonged_days` days by then;
+- groups: every unit of kind 'group' under the ward, and for each month of the period whether
+  its update came (with "nothing new"), and the risks it flagged (hot spot, mass complaint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from handlers.domain.periods import ReportPeriod
+from storage.tables import CaseEventRow, CaseRow, MonthlyReportRow, UnitRow
+
+CASES = CaseRow.__table__
+EVENTS = CaseEventRow.__table__
+UNITS = UnitRow.__table__
+MONTHLY = MonthlyReportRow.__table__
+
+MEDIATION = "mediation"  # handlers.domain.workflow.MEDIATION
+SUCCESSFUL, UNSUCCESSFUL, WITHDRAWN = "successful", "unsuccessful", "withdrawn"
+UNCLASSIFIED = "unclassified"  # the nature key of cases not classified yet
+TARGET_LOW, TARGET_HIGH = 90.0, 95.0  # mediation success rate the plans set (seed 002), in %
+DEFAULT_PROLONGED_DAYS = 30
+PROLONGED_LISTED = 50
+RISK_KINDS = ("hot_spot", "mass_complaint")
+
+
+class UnknownWard(LookupError):
+    """No commune/ward unit has the code given."""
+
+
+@dataclass(frozen=True)
+class Ward:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ProlongedCase:
+    code: str
+    field: str
+    step: int
+    days: int  # whole days open at the end of the window
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A risk a group flagged in its monthly update: `kind` hot_spot or mass_complaint."""
+
+    month: str
+    kind: str
+    group_code: str
+    group_name: str
+    people: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class GroupMonths:
+    """One residential group over the period's months: which updates came, and how."""
+
+    code: str
+    name: str
+    reported: tuple[str, ...]
+    nothing_new: tuple[str, ...]
+    late: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """The figures of one roll-up report (see the module's docstring for each definition)."""
+
+    period: str
+    months: tuple[str, ...]
+    first: date  # local dates of the period
+    last: date
+    starts: datetime  # the UTC window [starts, ends)
+    ends: datetime
+    ward: Ward | None  # None: every ward in the database
+    received: int = 0
+    by_field: dict[str, int] = field(default_factory=dict)
+    by_nature: dict[str, int] = field(default_factory=dict)
+    urgent: int = 0
+    resolved: int = 0
+    stable: int = 0
+    successful: int = 0
+    unsuccessful: int = 0
+    withdrawn: int = 0
+    prolonged_days: int = DEFAULT_PROLONGED_DAYS
+    prolonged: int = 0
+    prolonged_cases: tuple[ProlongedCase, ...] = ()
+    groups: tuple[GroupMonths, ...] = ()
+    risks: tuple[Risk, ...] = ()
+
+    @property
+    def mediated(self) -> int:
+        return self.successful + self.unsuccessful
+
+    @property
+    def success_rate(self) -> float | None:
+        """Percent, one decimal; None when nothing was mediated to an end."""
+        return round(100 * self.successful / self.mediated, 1) if self.mediated else None
+
+    @property
+    def below_target(self) -> bool:
+        return self.success_rate is not None and self.success_rate < TARGET_LOW
+
+    def missing(self, month: str) -> tuple[GroupMonths, ...]:
+        """The groups whose update for `month` did not come."""
+        return tuple(group for group in self.groups if month in group.missing)
+
+    def risks_of(self, kind: str) -> tuple[Risk, ...]:
+        return tuple(risk for risk in self.risks if risk.kind == kind)
+
+
+async def find_ward(session: AsyncSession, code: str) -> Ward:
+    row = (await session.execute(select(UNITS.c.id, UNITS.c.code, UNITS.c.name)
+                                 .where(UNITS.c.code == code, UNITS.c.kind == "commune"))).first()
+    if row is None:
+        raise UnknownWard(f"no ward (commune unit) has the code {code!r}")
+    return Ward(row.id, row.code, row.name)
+
+
+async def rollup(session: AsyncSession, period: ReportPeriod, ward: Ward | None = None,
+                 prolonged_days: int = DEFAULT_PROLONGED_DAYS) -> Rollup:
+    """Every figure of the report on `period` for `ward` (None: all wards)."""
+    starts, ends, months = period.starts, period.ends, period.months
+    ward_id = ward.id if ward is not None else None
+    received = await _received(session, ward_id, starts, ends)
+    outcomes = await _mediation(session, ward_id, starts, ends)
+    prolonged, prolonged_cases = await _prolonged(session, ward_id, ends, prolonged_days)
+    groups, risks = await _groups(session, ward_id, months)
+    return Rollup(
+        period=period.code, months=months, first=period.first, last=period.last, starts=starts, ends=ends, ward=ward,
+        received=sum(received["field"].values()), by_field=received["field"], by_nature=received["nature"],
+        urgent=received["urgent"][""], resolved=await _resolved(session, ward_id, starts, ends),
+        stable=await _stable(session, ward_id, starts, ends), successful=outcomes.get(SUCCESSFUL, 0),
+        unsuccessful=outcomes.get(UNSUCCESSFUL, 0), withdrawn=outcomes.get(WITHDRAWN, 0),
+        prolonged_days=prolonged_days, prolonged=prolonged, prolonged_cases=prolonged_cases, groups=groups,
+        risks=risks)
+
+
+def _in_ward(ward_id: int | None) -> ColumnElement[bool]:
+    return CASES.c.commune_unit_id == ward_id if ward_id is not None else true()
+
+
+async def _received(session: AsyncSession, ward_id: int | None, starts: datetime,
+                    ends: datetime) -> dict[str, dict[str, int]]:
+    """One GROUP BY field, nature: the few (field, nature) pairs are summed up here."""
+    query = (select(CASES.c.field, CASES.c.nature, func.count().label("n"),
+                    func.sum(case((CASES.c.urgent, 1), else_=0)).label("urgent"))
+             .where(CASES.c.created_at >= starts, CASES.c.created_at < ends, _in_ward(ward_id))
+             .group_by(CASES.c.field, CASES.c.nature))
+    figures: dict[str, dict[str, int]] = {"field": {}, "nature": {}, "urgent": {"": 0}}
+    for row in await session.execute(query):
+        figures["field"][row.field] = figures["field"].get(row.field, 0) + row.n
+        nature = row.nature or UNCLASSIFIED
+        figures["nature"][nature] = figures["nature"].get(nature, 0) + row.n
+        figures["urgent"][""] += int(row.urgent or 0)
+    return figures
+
+
+async def _resolved(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> int:
+    query = (select(func.count(func.distinct(EVENTS.c.case_id)))
+             .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
+             .where(EVENTS.c.kind == "closed", EVENTS.c.at >= starts, EVENTS.c.at < ends, _in_ward(ward_id)))
+    return int(await session.scalar(query) or 0)
+
+
+async def _stable(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> int:
+    query = (select(func.count()).select_from(CASES)
+             .where(CASES.c.status == "closed", CASES.c.closed_at >= starts, CASES.c.closed_at < ends,
+                    _in_ward(ward_id)))
+    return int(await session.scalar(query) or 0)
+
+
+def _outcome_event(*conditions: Any) -> Any:
+    return exists().where(EVENTS.c.case_id == CASES.c.id, EVENTS.c.kind == "outcome_recorded", *conditions)
+
+
+async def _mediation(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> dict[str, int]:
+    """Outcome counts of mediations whose last outcome event is in the window."""
+    query = (select(CASES.c.outcome, func.count().label("n"))
+             .where(CASES.c.intervention == MEDIATION,
+                    CASES.c.outcome.in_((SUCCESSFUL, UNSUCCESSFUL, WITHDRAWN)), _in_ward(ward_id),
+                    _outcome_event(EVENTS.c.at >= starts, EVENTS.c.at < ends),
+                    ~_outcome_event(EVENTS.c.at >= ends))
+             .group_by(CASES.c.outcome))
+    return {row.outcome: int(row.n) for row in await session.execute(query)}
+
+
+async def _prolonged(session: AsyncSession, ward_id: int | None, ends: datetime,
+                     days: int) -> tuple[int, tuple[ProlongedCase, ...]]:
+    """The count, and the oldest PROLONGED_LISTED of them."""
+    condition = and_(CASES.c.created_at < ends - timedelta(days=days),
+                     or_(CASES.c.closed_at.is_(None), CASES.c.closed_at >= ends), _in_ward(ward_id))
+    count = int(await session.scalar(select(func.count()).select_from(CASES).where(condition)) or 0)
+    rows = await session.execute(select(CASES.c.code, CASES.c.field, CASES.c.step, CASES.c.created_at)
+                                 .where(condition).order_by(CASES.c.created_at, CASES.c.id).limit(PROLONGED_LISTED))
+    listed = tuple(ProlongedCase(row.code, row.field, row.step, (ends - row.created_at).days) for row in rows)
+    return count, listed
+
+
+async def _groups(session: AsyncSession, ward_id: int | None,
+                  months: tuple[str, ...]) -> tuple[tuple[GroupMonths, ...], tuple[Risk, ...]]:
+    """The ward's groups with their updates for `months`, and the risks flagged in them."""
+    groups_query = select(UNITS.c.id, UNITS.c.code, UNITS.c.name).where(UNITS.c.kind == "group")
+    if ward_id is not None:
+        groups_query = groups_query.where(UNITS.c.parent_id == ward_id)
+    groups = (await session.execute(groups_query.order_by(UNITS.c.parent_id, UNITS.c.sort_order, UNITS.c.code))).all()
+    group_ids = select(groups_query.with_only_columns(UNITS.c.id).subquery().c.id)
+    reports = (await session.execute(
+        select(MONTHLY.c.group_unit_id, MONTHLY.c.period, MONTHLY.c.nothing_new, MONTHLY.c.late, MONTHLY.c.risks)
+        .where(MONTHLY.c.period.in_(months), MONTHLY.c.group_unit_id.in_(group_ids))
+        .order_by(MONTHLY.c.period, MONTHLY.c.group_unit_id))).all()
+    by_group: dict[int, dict[str, Any]] = {}
+    for report in reports:
+        by_group.setdefault(report.group_unit_id, {})[report.period] = report
+    names = {group.id: group for group in groups}
+    risks = tuple(Risk(report.period, kind, names[report.group_unit_id].code, names[report.group_unit_id].name,
+                       (report.risks or {}).get("people"), (report.risks or {}).get("note"))
+                  for report in reports for kind in RISK_KINDS if (report.risks or {}).get(kind))
+    summaries = tuple(_group_months(group.code, group.name, by_group.get(group.id, {}), months) for group in groups)
+    return summaries, risks
+
+
+def _group_months(code: str, name: str, reports: dict[str, Any], months: tuple[str, ...]) -> GroupMonths:
+    return GroupMonths(
+        code=code, name=name, reported=tuple(m for m in months if m in reports),
+        nothing_new=tuple(m for m in months if m in reports and reports[m].nothing_new),
+        late=tuple(m for m in months if m in reports and reports[m].late),
+        missing=tuple(m for m in months if m not in reports))
