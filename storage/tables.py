@@ -134,6 +134,9 @@ class MembershipRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    # The ward's roll-ups count cases received and closed in a period (storage/reports.py).
+    __table_args__ = (Index("ix_cases_commune_unit_id_created_at", "commune_unit_id", "created_at"),
+                      Index("ix_cases_commune_unit_id_closed_at", "commune_unit_id", "closed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -184,6 +187,7 @@ class CaseEventRow(Base):
     """Append-only: rows are inserted, never updated or deleted."""
 
     __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at"),)  # what happened in a period
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -1,4 +1,5 @@
-"""Monthly updates of the residential groups to the ward police, and each of their revisions.
+"""Monthly updates of the residential groups to the ward police, and each of their revisions;
+indexes for the ward's roll-ups (cases received and closed, events of a period).
 
 Revision ID: 0005
 Revises: 0004
@@ -64,9 +65,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_monthly_report_revisions"),
     )
     op.create_index("ix_monthly_report_revisions_report_id", "monthly_report_revisions", ["report_id"])
+    op.create_index("ix_cases_commune_unit_id_created_at", "cases", ["commune_unit_id", "created_at"])
+    op.create_index("ix_cases_commune_unit_id_closed_at", "cases", ["commune_unit_id", "closed_at"])
+    op.create_index("ix_case_events_kind_at", "case_events", ["kind", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_events_kind_at", table_name="case_events")
+    op.drop_index("ix_cases_commune_unit_id_closed_at", table_name="cases")
+    op.drop_index("ix_cases_commune_unit_id_created_at", table_name="cases")
     op.drop_index("ix_monthly_report_revisions_report_id", table_name="monthly_report_revisions")
     op.drop_table("monthly_report_revisions")
     op.drop_index("ix_monthly_reports_period", table_name="monthly_reports")
