@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
+from bot.config import Settings, parse_days_of_month
 from handlers.dispatch import Dispatcher
 from handlers.i18n import CatalogTranslator
 from handlers.ports import Channel, Clock, Translator, UnitOfWorkFactory
@@ -52,6 +52,9 @@ def core_config(settings: Settings) -> CoreConfig:
         urgent_escalate_after=settings.urgent_escalate_after,
         checkin_days=settings.checkin_day_list,
         form_reminder_before=timedelta(hours=settings.form_reminder_hours),
+        monthly_first_day=settings.monthly_first_day,
+        monthly_due_day=settings.monthly_due_day,
+        monthly_reminder_days=parse_days_of_month(settings.monthly_reminder_days),
     )
 
 

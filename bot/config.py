@@ -38,6 +38,20 @@ def parse_quiet_hours(text: str) -> QuietHours:
     return QuietHours(start=start, end=end)
 
 
+def parse_days_of_month(text: str) -> tuple[int, ...]:
+    """"15,18,19" -> (15, 18, 19); "" or "off" -> no reminders."""
+    if text.strip().lower() in ("", QUIET_OFF):
+        return ()
+    try:
+        days = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        days = []
+    if not days or days[0] < 1 or days[-1] > 28:
+        raise ValueError(f"HOAGIAI_MONTHLY_REMINDER_DAYS must be days of the month from 1 to 28 separated by "
+                         f"commas (e.g. 15,18,19) or {QUIET_OFF}, got {text!r}")
+    return tuple(days)
+
+
 def parse_checkin_days(text: str) -> tuple[int, ...]:
     """"7,30,90" -> (7, 30, 90); "" or "off" -> no check-ins."""
     if text.strip().lower() in ("", QUIET_OFF):
@@ -89,6 +103,12 @@ class Settings(BaseSettings):
     urgent_realert_minutes: float = Field(default=10, gt=0)  # an unacknowledged urgent case is alerted again
     urgent_escalate_after: int = Field(default=3, ge=1)  # from this re-alert on, the head is told too
     checkin_days: str = "7,30,90"  # days after a successful mediation to ask if the agreement holds
+    # The residential groups' monthly update: the month runs from this day of the previous month
+    # (15, NĐ 09/2019 Điều 12; 1 for calendar months), is due before `monthly_due_day`, and
+    # leaders who have not sent it are reminded on `monthly_reminder_days`.
+    monthly_first_day: int = Field(default=15, ge=1, le=28)
+    monthly_due_day: int = Field(default=20, ge=1, le=28)
+    monthly_reminder_days: str = "15,18,19"
     form_reminder_hours: float = Field(default=3, gt=0)  # an abandoned form is reminded this long before expiry
 
     @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
@@ -108,6 +128,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("monthly_reminder_days")
+    @classmethod
+    def _reminder_days_readable(cls, value: str) -> str:
+        parse_days_of_month(value)
+        return value
 
     @field_validator("checkin_days")
     @classmethod
