@@ -187,7 +187,9 @@ class CaseEventRow(Base):
     """Append-only: rows are inserted, never updated or deleted."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at"),)  # what happened in a period
+    # What happened in a period; and a case's events of a kind (the roll-up's outcome checks).
+    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at"),
+                      Index("ix_case_events_case_id_kind_at", "case_id", "kind", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -68,9 +68,11 @@ def upgrade() -> None:
     op.create_index("ix_cases_commune_unit_id_created_at", "cases", ["commune_unit_id", "created_at"])
     op.create_index("ix_cases_commune_unit_id_closed_at", "cases", ["commune_unit_id", "closed_at"])
     op.create_index("ix_case_events_kind_at", "case_events", ["kind", "at"])
+    op.create_index("ix_case_events_case_id_kind_at", "case_events", ["case_id", "kind", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_events_case_id_kind_at", table_name="case_events")
     op.drop_index("ix_case_events_kind_at", table_name="case_events")
     op.drop_index("ix_cases_commune_unit_id_closed_at", table_name="cases")
     op.drop_index("ix_cases_commune_unit_id_created_at", table_name="cases")
