@@ -38,32 +38,30 @@ def parse_quiet_hours(text: str) -> QuietHours:
     return QuietHours(start=start, end=end)
 
 
-def parse_days_of_month(text: str) -> tuple[int, ...]:
-    """"15,18,19" -> (15, 18, 19); "" or "off" -> no reminders."""
+def _day_list(text: str, highest: int, problem: str) -> tuple[int, ...]:
+    """"15,18,19" -> (15, 18, 19), sorted without repeats; "" or "off" -> (); ValueError(problem)
+    when a part is not a whole number from 1 to `highest`."""
     if text.strip().lower() in ("", QUIET_OFF):
         return ()
     try:
         days = sorted({int(part) for part in text.split(",")})
     except ValueError:
         days = []
-    if not days or days[0] < 1 or days[-1] > 28:
-        raise ValueError(f"HOAGIAI_MONTHLY_REMINDER_DAYS must be days of the month from 1 to 28 separated by "
-                         f"commas (e.g. 15,18,19) or {QUIET_OFF}, got {text!r}")
+    if not days or days[0] < 1 or days[-1] > highest:
+        raise ValueError(f"{problem} or {QUIET_OFF}, got {text!r}")
     return tuple(days)
+
+
+def parse_days_of_month(text: str) -> tuple[int, ...]:
+    """The days of the month leaders are reminded of the monthly update."""
+    return _day_list(text, 28, "HOAGIAI_MONTHLY_REMINDER_DAYS must be days of the month from 1 to 28 separated "
+                               "by commas (e.g. 15,18,19)")
 
 
 def parse_checkin_days(text: str) -> tuple[int, ...]:
-    """"7,30,90" -> (7, 30, 90); "" or "off" -> no check-ins."""
-    if text.strip().lower() in ("", QUIET_OFF):
-        return ()
-    try:
-        days = sorted({int(part) for part in text.split(",")})
-    except ValueError:
-        days = []
-    if not days or days[0] < 1 or days[-1] > 3650:
-        raise ValueError(f"HOAGIAI_CHECKIN_DAYS must be whole days after the mediation separated by commas "
-                         f"(e.g. 7,30,90) or {QUIET_OFF}, got {text!r}")
-    return tuple(days)
+    """The days after a successful mediation when the check-ins are asked."""
+    return _day_list(text, 3650, "HOAGIAI_CHECKIN_DAYS must be whole days after the mediation separated by commas "
+                                 "(e.g. 7,30,90)")
 
 
 def _bad_quiet_hours(text: str) -> ValueError:
