@@ -48,6 +48,8 @@ class SqlCaseWorkRepo:
     async def apply(self, case: Case, values: dict[str, Any], now: datetime) -> Case:
         """Write `values` if the case is still at `case.version`; else ConcurrencyConflict."""
         new_version = case.version + 1
+        if "outcome" in values:  # the roll-ups count outcomes by when they were recorded
+            values = {**values, "outcome_at": now if values["outcome"] is not None else None}
         result = await self.session.execute(
             update(CASES).where(CASES.c.id == case.id, CASES.c.version == case.version)
             .values(**values, version=new_version, updated_at=now)

@@ -20,10 +20,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -136,7 +138,12 @@ class CaseRow(Base):
     __tablename__ = "cases"
     # The ward's roll-ups count cases received and closed in a period (storage/reports.py).
     __table_args__ = (Index("ix_cases_commune_unit_id_created_at", "commune_unit_id", "created_at"),
-                      Index("ix_cases_commune_unit_id_closed_at", "commune_unit_id", "closed_at"))
+                      Index("ix_cases_commune_unit_id_closed_at", "commune_unit_id", "closed_at"),
+                      Index("ix_cases_commune_unit_id_outcome_at", "commune_unit_id", "outcome_at"),
+                      Index("ix_cases_reopened", "commune_unit_id", postgresql_where=text("reopen_count > 0"),
+                            sqlite_where=text("reopen_count > 0")),
+                      Index("ix_cases_open_created_at", "commune_unit_id", "created_at",
+                            postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -166,6 +173,7 @@ class CaseRow(Base):
     intervention: Mapped[str | None] = mapped_column(Text)
     transfer_to: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None]  # when the current outcome was recorded (set by storage)
     mediation_record: Mapped[dict[str, Any] | None] = mapped_column(json_type(nullable=True))
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
@@ -181,6 +189,20 @@ class CaseRow(Base):
 
     # Optimistic locking: every ORM update checks and bumps `version`.
     __mapper_args__ = {"version_id_col": version}
+
+
+class BlobRow(Base):
+    """A file the bot sends (a report's chart or spreadsheet), by content: outbox payloads name
+    it by `sha256`, so several messages share one copy and the outbox rows stay small."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class CaseEventRow(Base):
