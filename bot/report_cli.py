@@ -85,7 +85,7 @@ async def _rollup(url: str, period: ReportPeriod, ward_code: str | None, prolong
 
 
 def _output(rollup: Rollup, args: argparse.Namespace, due: date | None) -> int:
-    from bot.report_output import Labels, text, write_csv, write_xlsx
+    from handlers.report_output import Labels, csv_bytes, text, xlsx_bytes
     from handlers.i18n import CatalogTranslator
 
     labels = Labels(CatalogTranslator(), args.lang)
@@ -94,7 +94,7 @@ def _output(rollup: Rollup, args: argparse.Namespace, due: date | None) -> int:
         return 0
     path = args.output or Path(f"report-{rollup.period}.{args.format}")
     try:
-        (write_csv if args.format == "csv" else write_xlsx)(rollup, labels, path, due)
+        path.write_bytes((csv_bytes if args.format == "csv" else xlsx_bytes)(rollup, labels, due))
     except OSError as error:
         print(f"hoagiai: cannot write {path}: {error.strerror or error}", file=sys.stderr)
         return 2

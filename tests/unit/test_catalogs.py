@@ -80,7 +80,7 @@ def keys_used_in_code() -> set[str]:
     keys.update(f"workflow.complexity.{complexity}" for complexity in workflow.COMPLEXITIES)
     keys.update(WORKFLOW_ERRORS.findall((ROOT / "handlers/domain/workflow.py").read_text(encoding="utf-8")))
     keys.update(INVITE_PROBLEMS.findall((ROOT / "handlers/domain/invites.py").read_text(encoding="utf-8")))
-    keys.update(f"rollup.risk.{kind}" for kind in ("hot_spot", "mass_complaint"))  # bot/report_output.py
+    keys.update(f"rollup.risk.{kind}" for kind in ("hot_spot", "mass_complaint"))  # handlers/report_output.py
     keys.add("rollup.nature.unclassified")
     return keys
 

@@ -10,10 +10,9 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from storage.reports import TARGET_HIGH, TARGET_LOW, Rollup
+from handlers.domain.rollup import TARGET_HIGH, TARGET_LOW, Rollup
 
 Translate = Callable[..., str]
 Table = list[list[Any]]
@@ -159,16 +158,16 @@ def groups_table(rollup: Rollup, t: Labels) -> Table:
     return rows
 
 
-def write_csv(rollup: Rollup, t: Labels, path: Path, due: date | None = None) -> None:
+def csv_bytes(rollup: Rollup, t: Labels, due: date | None = None) -> bytes:
     """UTF-8 with a BOM, so that Excel opens the Vietnamese labels right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for title, rows in tables(rollup, t, due):
         writer.writerows([title, *("" if cell is None else cell for cell in row)] for row in rows if row)
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    return buffer.getvalue().encode("utf-8-sig")
 
 
-def write_xlsx(rollup: Rollup, t: Labels, path: Path, due: date | None = None) -> None:
+def xlsx_bytes(rollup: Rollup, t: Labels, due: date | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -184,4 +183,6 @@ def write_xlsx(rollup: Rollup, t: Labels, path: Path, due: date | None = None) -
                 cell.font = Font(bold=True)
         for column, width in ((1, 40), (2, 28), (3, 24), (4, 18), (5, 18), (6, 24)):
             sheet.column_dimensions[chr(64 + column)].width = width
-    book.save(path)
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
