@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -212,16 +212,23 @@ def table(figures: dict[str, Any], ok: bool, aims: bool) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="hoagiai-fanout-"))
+async def in_scratch_database(args: argparse.Namespace, prefix: str,
+                              measure: Callable[[argparse.Namespace, str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """`measure(args, url)` on a database made for the run (a SQLite file in a temporary folder,
+    or a PostgreSQL database), removed afterwards whatever happens."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     drop_name: str | None = None
     try:
         url, drop_name = await create_database(args.db, workdir, args.pg_url)
-        figures = await fan_out(args, url)
+        return await measure(args, url)
     finally:
         if drop_name is not None:
             await drop_database(args.pg_url, drop_name)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run(args: argparse.Namespace) -> int:
+    figures = await in_scratch_database(args, "hoagiai-fanout-", fan_out)
     ok, aims = verdict(figures)
     print(table(figures, ok, aims))
     print(json.dumps({**figures, "ok": ok, "aims_met": aims}))
@@ -247,22 +254,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main() -> int:
-    args = parse_args()
-
+def run_interruptible(name: str, work: Callable[[], Awaitable[int]]) -> int:
+    """asyncio.run(work()), where Ctrl-C or SIGTERM cancels it so that its cleanup (databases
+    dropped, servers stopped) runs in its finally blocks; exit code 130 then."""
     async def guarded() -> int:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # cleanup runs in run()'s finally
+        for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        return await run(args)
+        return await work()
 
     try:
         return asyncio.run(guarded())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print("outbox_fanout: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+
+
+def main() -> int:
+    args = parse_args()
+    return run_interruptible("outbox_fanout", lambda: run(args))
 
 
 if __name__ == "__main__":

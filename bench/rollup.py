@@ -103,20 +103,20 @@ def case_and_events(n: int, rng: random.Random, ward: int, group: int, police: i
         intervention = MEDIATION if rng.random() < 0.55 else rng.choice(OTHER_INTERVENTIONS)
     officer = officers[n % len(officers)]
     events = [{"case_id": n, "actor_id": None, "kind": "created", "data": {}, "at": created}]
-    closed_at, outcome, reopens = None, None, 0
+    closed_at, outcome, outcome_at, reopens = None, None, None, 0
     step = rng.randint(1, 5) if nature is not None else 1
 
     def close_round(start: datetime) -> datetime | None:
         """An outcome (when there was an intervention) and a close after `start`, if before NOW."""
-        nonlocal outcome
+        nonlocal outcome, outcome_at
         closed = start + timedelta(days=rng.uniform(0.5, 60))
         if closed >= NOW:
             return None
         if intervention is not None:
             outcome = rng.choices(OUTCOMES, weights=(85, 10, 5))[0]
-            recorded = closed - timedelta(hours=rng.uniform(1, 48))
+            outcome_at = max(closed - timedelta(hours=rng.uniform(1, 48)), start)
             events.append({"case_id": n, "actor_id": officer, "kind": "outcome_recorded",
-                           "data": {"outcome": outcome}, "at": max(recorded, start)})
+                           "data": {"outcome": outcome}, "at": outcome_at})
         events.append({"case_id": n, "actor_id": officer, "kind": "closed", "data": {}, "at": closed})
         return closed
 
@@ -127,7 +127,7 @@ def case_and_events(n: int, rng: random.Random, ward: int, group: int, police: i
             reopened = closed_at + timedelta(days=rng.uniform(1, 20))
             if reopened < NOW:
                 events.append({"case_id": n, "actor_id": None, "kind": "reopened", "data": {}, "at": reopened})
-                outcome, closed_at, step = None, None, 4
+                outcome, outcome_at, closed_at, step = None, None, None, 4
                 if rng.random() < 0.5:  # closed again
                     closed_at = close_round(reopened)
             else:
@@ -141,7 +141,7 @@ def case_and_events(n: int, rng: random.Random, ward: int, group: int, police: i
         "summary": "Tranh chấp ranh giới đất giữa hai hộ liền kề.", "confidential": False, "channel": "telegram",
         "lead_unit_id": police, "assignee_id": officer if taken else None,
         "assigned_unit_id": police if taken else None, "intervention": intervention, "outcome": outcome,
-        "closed_at": closed_at, "reopen_count": reopens, "step_started_at": created,
+        "outcome_at": outcome_at, "closed_at": closed_at, "reopen_count": reopens, "step_started_at": created,
         "step_due_at": None if closed_at else created + timedelta(days=7), "step_rule": None,
         "created_at": created, "updated_at": max(event["at"] for event in events), "version": 1 + len(events),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -9,14 +10,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, parse_days_of_month
+from bot.web.chat_files import FileLinks
 from handlers.dispatch import Dispatcher
 from handlers.i18n import CatalogTranslator
-from handlers.ports import Channel, Clock, Translator, UnitOfWorkFactory
+from handlers.ports import BlobReader, Channel, Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
 from scheduler.outbox import OutboxSender
 from scheduler.rules import load_calendar, load_escalation, load_rules
 from storage.engine import create_engine
 from storage.uow import make_uow_factory
+
+log = logging.getLogger("hoagiai.bootstrap")
 
 
 class SystemClock:
@@ -35,6 +39,8 @@ class Container:
     sender: OutboxSender
     channels: dict[str, Channel] = field(default_factory=dict)
     telegram_bot: Any = None
+    read_blob: BlobReader | None = None  # the bytes of files in replies, for the channels
+    file_links: FileLinks = field(default_factory=FileLinks)  # the web chat's download links
 
 
 def core_config(settings: Settings) -> CoreConfig:
@@ -55,7 +61,28 @@ def core_config(settings: Settings) -> CoreConfig:
         monthly_first_day=settings.monthly_first_day,
         monthly_due_day=settings.monthly_due_day,
         monthly_reminder_days=parse_days_of_month(settings.monthly_reminder_days),
+        prolonged_days=settings.prolonged_days,
     )
+
+
+def blob_reader(uow_factory: UnitOfWorkFactory) -> BlobReader:
+    """Reads a blob in a short transaction of its own (a channel sends outside any)."""
+
+    async def read(sha256: str) -> tuple[bytes, str] | None:
+        async with uow_factory() as uow:
+            return await uow.blobs.get(sha256)
+
+    return read
+
+
+def file_links(settings: Settings) -> FileLinks:
+    """The web chat's link key: the configured one, else a random one that lives as long as the process."""
+    secret = settings.web_file_secret
+    if secret is None:
+        if settings.web_enabled:
+            log.info("HOAGIAI_WEB_FILE_SECRET is not set: web chat file links last until a restart")
+        return FileLinks()
+    return FileLinks(secret.get_secret_value().encode())
 
 
 def build(settings: Settings, *, clock: Clock | None = None, translator: Translator | None = None) -> Container:
@@ -69,4 +96,5 @@ def build(settings: Settings, *, clock: Clock | None = None, translator: Transla
     dispatcher = Dispatcher(uow_factory, translator, clock, core_config(settings), on_commit=sender.kick,
                             deliver=sender.deliver_claimed, lease_seconds=sender.lease_seconds,
                             lease_owner=sender.owner)
-    return Container(settings, engine, uow_factory, translator, clock, dispatcher, sender, channels)
+    return Container(settings, engine, uow_factory, translator, clock, dispatcher, sender, channels,
+                     read_blob=blob_reader(uow_factory), file_links=file_links(settings))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.export_cli import add_export_parser, run_export
 from bot.invites_cli import add_invite_parser, run_invite
 from bot.remind_cli import add_remind_parser, run_remind
 from bot.report_cli import add_report_parser, run_report
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     add_invite_parser(commands)
     add_remind_parser(commands)
     add_report_parser(commands)
+    add_export_parser(commands)
     commands.add_parser(
         "rules", help="show the deadline rules in force (the defaults with HOAGIAI_RULES_FILE's changes)",
         description="Print every deadline rule the scheduler uses: the legal defaults of scheduler/rules.yaml "
@@ -87,6 +89,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await run_remind(settings, args)
     if args.command == "report":
         return await run_report(settings, args)
+    if args.command == "export":
+        return await run_export(settings, args)
     if args.command == "rules":
         return _show_rules(settings)
 

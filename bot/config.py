@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     telegram_poll_timeout: int = Field(default=25, ge=0, le=60)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Signs the web chat's file links (bot/web/chat_files.py); every worker needs the same one.
+    # Unset: a random key per process, and links from before a restart stop working.
+    web_file_secret: SecretStr | None = None
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
@@ -107,6 +110,7 @@ class Settings(BaseSettings):
     monthly_first_day: int = Field(default=15, ge=1, le=28)
     monthly_due_day: int = Field(default=20, ge=1, le=28)
     monthly_reminder_days: str = "15,18,19"
+    prolonged_days: int = Field(default=30, ge=1, le=3650)  # the ward's report: open longer than this is prolonged
     form_reminder_hours: float = Field(default=3, gt=0)  # an abandoned form is reminded this long before expiry
 
     @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
@@ -122,7 +126,7 @@ class Settings(BaseSettings):
             value = value.strip().removeprefix("@")
         return None if value == "" else value
 
-    @field_validator("telegram_token", "webhook_secret", mode="before")
+    @field_validator("telegram_token", "webhook_secret", "web_file_secret", mode="before")
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value

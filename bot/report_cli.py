@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,14 +64,33 @@ async def run_report(settings: Settings, args: argparse.Namespace) -> int:
         except ValueError as error:
             raise ReportRefused(str(error)) from None
         await require_up_to_date(settings.database_url)
-        rollup = await _rollup(settings.database_url, period, args.ward, args.prolonged_days)
+        with _progress(period) as stage:
+            rollup = await _rollup(settings.database_url, period, args.ward, args.prolonged_days, stage)
+            stage("writing")
+            return _output(rollup, args, report_due_date(period.code))
     except (ReportRefused, DatabaseNotMigrated, UnknownWard) as error:
         print(f"hoagiai: {error}", file=sys.stderr)
         return 2
-    return _output(rollup, args, report_due_date(period.code))
 
 
-async def _rollup(url: str, period: ReportPeriod, ward_code: str | None, prolonged_days: int) -> Rollup:
+@contextmanager
+def _progress(period: ReportPeriod) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr, shown only when the report takes more than a moment."""
+    from tqdm import tqdm
+
+    from storage.reports import ROLLUP_STAGES
+
+    with tqdm(total=len(ROLLUP_STAGES) + 1, desc=f"report {period.code}", unit="step", delay=0.5,
+              file=sys.stderr, leave=False) as bar:
+        def stage(name: str) -> None:
+            bar.set_postfix_str(name, refresh=False)
+            bar.update(1)
+
+        yield stage
+
+
+async def _rollup(url: str, period: ReportPeriod, ward_code: str | None, prolonged_days: int,
+                  stage: Callable[[str], None]) -> Rollup:
     from storage.engine import create_engine
     from storage.reports import find_ward, rollup
     from storage.uow import make_uow_factory
@@ -79,7 +100,7 @@ async def _rollup(url: str, period: ReportPeriod, ward_code: str | None, prolong
     try:
         async with make_uow_factory(engine)() as uow:
             ward = await find_ward(uow.session, ward_code) if ward_code else None
-            return await rollup(uow.session, period, ward, prolonged_days)
+            return await rollup(uow.session, period, ward, prolonged_days, stage)
     finally:
         await engine.dispose()
 

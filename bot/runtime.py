@@ -85,12 +85,13 @@ async def serve(settings: Settings, *, use_telegram: bool = True, on_ready: Call
 
 def _web_chat(container: Container) -> list[web.RouteDef]:
     settings = container.settings
-    hub = WebChatHub()
+    hub = WebChatHub(container.file_links)
     container.channels[hub.name] = hub
     return chat_routes(
         hub, container.dispatcher.handle, container.translator,
         upload_dir=settings.upload_dir, max_upload_bytes=settings.max_upload_bytes,
         on_connect=lambda chat_id: _spawn(container.sender.wake_chat(hub.name, chat_id)),
+        read_blob=container.read_blob,
     )
 
 
@@ -113,7 +114,8 @@ async def _telegram(container: Container, stop: asyncio.Event):
     token = settings.telegram_token.get_secret_value()  # type: ignore[union-attr]
     bot = make_bot(token, settings.telegram_api_base_url, settings.telegram_file_url)
     await bot.initialize()
-    channel = TelegramChannel(bot, limits=TELEGRAM_LIMITS)  # the outbox sender paces every send
+    # the outbox sender paces every send
+    channel = TelegramChannel(bot, limits=TELEGRAM_LIMITS, read_blob=container.read_blob)
     container.channels[channel.name] = channel
     container.telegram_bot = bot
     bot_id = bot_id_from_token(token)

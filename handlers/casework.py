@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, case_history, case_lists, duty, undelivered
+from handlers import case_actions, case_history, case_lists, duty, undelivered, ward_reports
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case
@@ -45,6 +45,7 @@ def staff_menu_rows(conv: Conversation, actor: Actor) -> tuple[tuple[Choice, ...
             (Choice(conv("staff.list.all"), "k:l:all:0"), Choice(conv("duty.menu"), duty.SHOW)),
             (filters, Choice(conv("undelivered.menu"), undelivered.CALLBACK)),
             (Choice(conv("monthly.menu.police"), "m:u"),),
+            ward_reports.menu_row(conv),
         )
     if access.scope_of(actor).empty:
         return ()
@@ -80,6 +81,10 @@ async def handle_callback(conv: Conversation, data: str) -> list[Outgoing]:
             return await case_actions.start(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
         if data == undelivered.CALLBACK:
             return await undelivered.show(conv, actor)
+        if data == ward_reports.STATS:
+            return await ward_reports.stats(conv, actor)
+        if parts[1] == "r" and len(parts) <= 3:
+            return await ward_reports.summary(conv, actor, parts[2] if len(parts) == 3 else "")
         if parts[1] == "d" and len(parts) == 3:
             return await duty.handle_callback(conv, actor, data)
         if parts[1] == "h" and len(parts) == 3:

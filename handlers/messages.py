@@ -99,25 +99,55 @@ class ShareRequest:
 
 
 @dataclass(frozen=True)
+class OutFile:
+    """A file the bot sends (a report's chart or spreadsheet). The bytes live in the blob store
+    (`uow.blobs.put` gives the `sha256`), not in the reply: outbox rows stay small, and several
+    messages can name one copy."""
+
+    kind: FileKind
+    sha256: str
+    file_name: str
+    mime_type: str
+    caption: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "sha256": self.sha256, "file_name": self.file_name,
+                "mime_type": self.mime_type, "caption": self.caption}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> "OutFile":
+        return cls(kind=data["kind"], sha256=data["sha256"], file_name=data["file_name"],
+                   mime_type=data["mime_type"], caption=data.get("caption"))
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One outgoing message: text, rows of buttons, and at most one share request."""
+    """One outgoing message: text, rows of buttons, at most one share request, and files sent
+    after the text (a reply with files may have empty text)."""
 
     text: str
     buttons: tuple[tuple[Choice, ...], ...] = ()
     share: ShareRequest | None = None
+    files: tuple[OutFile, ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
         """Plain data for the outbox row (what `asdict` gives, without its deep copies: a
-        sweep serialises thousands of these)."""
+        sweep serialises thousands of these). "files" only when there are some, so rows
+        stay as they were for replies without files."""
         share = {"kind": self.share.kind, "label": self.share.label} if self.share else None
         buttons = [[{"label": choice.label, "data": choice.data} for choice in row] for row in self.buttons]
-        return {"text": self.text, "buttons": buttons, "share": share}
+        payload: dict[str, Any] = {"text": self.text, "buttons": buttons, "share": share}
+        if self.files:
+            payload["files"] = [file.to_payload() for file in self.files]
+        return payload
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> "Reply":
+        """Also reads rows stored before replies had files (no "files" key)."""
         buttons = tuple(tuple(Choice(**c) for c in row) for row in data.get("buttons", ()))
         share = ShareRequest(**data["share"]) if data.get("share") else None
-        return cls(text=data["text"], buttons=buttons, share=share)
+        files = tuple(OutFile.from_payload(f) for f in data.get("files") or ())
+        return cls(text=data["text"], buttons=buttons, share=share, files=files)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from handlers import ward_reports
 from handlers.domain import periods
 from handlers.domain.model import FormSession
 from handlers.domain.roles import LEADER, POLICE_ROLES
@@ -148,7 +149,8 @@ async def overview(conv: Conversation) -> Outgoing:
             open=report.counts.get("open", 0))
         lines.append(f"{marks} {group.name}: {what}")
     lines.append(conv("monthly.overview.legend"))
-    return conv.reply(Reply("\n".join(lines)))
+    report = Choice(conv("ward_reports.month_button", code=code), f"{ward_reports.SUMMARY}:{code}")
+    return conv.reply(Reply("\n".join(lines), ((report,),)))
 
 
 def _label(month: periods.Period) -> str:

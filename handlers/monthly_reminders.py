@@ -34,6 +34,7 @@ from handlers.domain.roles import HEAD, LEADER, OFFICER
 from handlers.duty import ward_police
 from handlers.messages import Choice, Outgoing, Reply
 from handlers.ports import Translator, UnitOfWork
+from handlers.ward_reports import SUMMARY
 
 if TYPE_CHECKING:
     from handlers.services import CoreConfig
@@ -144,7 +145,8 @@ async def _missing_list(uow: UnitOfWork, t: Translator, code: str, due_day: date
                       "count": len(missing), "groups": "\n".join(lines)}
             text = (t("monthly_reminders.missing.head", contact.language, **params) if audience == "head"
                     else t("monthly_reminders.missing.officers", contact.language, **params))
-            messages.append(Outgoing(contact.platform, contact.chat_id, Reply(text),
+            report = Choice(t("ward_reports.month_button", contact.language, code=code), f"{SUMMARY}:{code}")
+            messages.append(Outgoing(contact.platform, contact.chat_id, Reply(text, ((report,),)),
                                      dedupe_key=f"monthly:{code}:missing:{audience}:{person_id}:{contact.platform}"))
     return messages
 

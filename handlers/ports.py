@@ -100,6 +100,22 @@ class OutboxRepo(Protocol):
         """Make a chat's waiting rows due now (its client just connected)."""
 
 
+class BlobRepo(Protocol):
+    """Files the bot sends, by content (sha256), kept until the outbox has delivered them."""
+
+    async def put(self, data: bytes, mime_type: str, now: datetime) -> str:
+        """Stores `data` once and returns its sha256 (hex). Idempotent, also when two
+        transactions put the same bytes at once; a repeated put counts as recent use."""
+    async def get(self, sha256: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type, or None when no such blob is stored (pruned)."""
+    async def prune(self, before: datetime) -> int:
+        """Deletes blobs last stored before `before` that no undelivered outbox row names."""
+
+
+# What a channel reads file bytes with: sha256 -> (bytes, MIME type), or None when not stored.
+BlobReader = Callable[[str], Awaitable[tuple[bytes, str] | None]]
+
+
 class UnitOfWork(Protocol):
     """One transaction. Repositories never commit; `commit()` does, and may raise
     DuplicateUpdate or ConcurrencyConflict. Leaving the block without commit rolls back."""
@@ -110,6 +126,7 @@ class UnitOfWork(Protocol):
     forms: FormRepo
     cases: CaseRepo
     outbox: OutboxRepo
+    blobs: BlobRepo
 
     async def __aenter__(self) -> "UnitOfWork": ...
     async def __aexit__(self, *exc: object) -> None: ...

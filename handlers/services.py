@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, step_deadlines, undelivered, urgent,
+    ward_reports,
 )
 from handlers.forms.monthly import MONTHLY_FORM
 from handlers.domain import routing
@@ -71,6 +72,8 @@ class CoreConfig:
     monthly_first_day: int = 15
     monthly_due_day: int = 20
     monthly_reminder_days: tuple[int, ...] = (15, 18, 19)
+    # The ward's report: a case open longer than this at the end of the period is prolonged.
+    prolonged_days: int = 30
 
 
 @dataclass
@@ -178,7 +181,7 @@ MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "languag
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
             "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty",
-            "/undelivered": "undelivered", "/monthly": "monthly"}
+            "/undelivered": "undelivered", "/monthly": "monthly", "/summary": "summary", "/stats": "stats"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
@@ -266,6 +269,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await monthly.begin(conv)
     if command == "undelivered":
         return await undelivered.show(conv, await casework.actor_of(conv))
+    if command == "summary":
+        return await ward_reports.summary(conv, await casework.actor_of(conv), argument)
+    if command == "stats":
+        return await ward_reports.stats(conv, await casework.actor_of(conv))
     if command == "cancel":
         return await cancel_form(conv, session)
     if command == "help":

@@ -38,6 +38,20 @@ async def prune_inbound_updates(uow_factory: UnitOfWorkFactory, clock: Clock) ->
     return removed
 
 
+BLOB_RETENTION = timedelta(days=30)
+
+
+async def prune_blobs(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Drop files the bot sent once they are old and no undelivered message names them: they
+    are only kept to be delivered (a web chat link to one older than this stops working)."""
+    async with uow_factory() as uow:
+        removed = await uow.blobs.prune(clock.now() - BLOB_RETENTION)
+        await uow.commit()
+    if removed:
+        log.info("pruned sent files count=%d", removed)
+    return removed
+
+
 MAX_REMINDER_ATTEMPTS = 5  # a reminder whose action raised this often is set aside (status failed)
 FIRST_REMINDER_RETRY = timedelta(minutes=5)
 

@@ -8,7 +8,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from handlers.ports import Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
-from scheduler.jobs import prune_inbound_updates, purge_expired_forms, sweep_reminders
+from scheduler.jobs import prune_blobs, prune_inbound_updates, purge_expired_forms, sweep_reminders
 from scheduler.monthly import MONTHLY_JOB_MINUTES, monthly_job
 
 REMINDER_SWEEP_SECONDS = 30
@@ -27,6 +27,10 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
     scheduler.add_job(
         prune_inbound_updates, "interval", hours=6, args=(uow_factory, clock),
         id="prune_inbound_updates", coalesce=True, max_instances=1, replace_existing=True,
+    )
+    scheduler.add_job(
+        prune_blobs, "interval", hours=6, args=(uow_factory, clock),
+        id="prune_blobs", coalesce=True, max_instances=1, replace_existing=True,
     )
     if translator is not None and config is not None:
         scheduler.add_job(

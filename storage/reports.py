@@ -1,8 +1,8 @@
 """The ward police's roll-up report (monthly, quarterly, 6-monthly, yearly; seeds 001, 002, 004):
 read-only queries over cases, their events and the groups' monthly updates.
 
-Case figures are counted by the database (GROUP BY, COUNT, EXISTS), so that a year of a large
-ward stays one handful of queries; only the few monthly updates of the ward's groups (groups x
+Case figures are counted by the database in one pass over the cases (COUNT ... FILTER), read
+from one covering index for a ward, so that a year of a large ward stays a few queries; only the few monthly updates of the ward's groups (groups x
 months rows) are looked at in Python. The figures come back as a `Rollup`, a plain dataclass
 kept in handlers/domain/rollup.py so that the core renders it.
 
@@ -14,7 +14,7 @@ Definitions, all over the UTC window [starts, ends) and one ward (`commune_unit_
   stable: cases whose current `closed_at` is in the window, i.e. closed in the window and not
   reopened since their last close (a reopen clears `closed_at`), as of when the report is made;
 - mediation: cases whose intervention is mediation and whose outcome was recorded in the window
-  (their last 'outcome_recorded' event is in it). The case columns hold the current round only:
+  (`outcome_at`, set when the outcome is recorded and cleared on reopen). The case columns hold the current round only:
   a reopened case's earlier result is dropped and it is counted again when its new outcome is
   recorded. Rate = successful / (successful + unsuccessful); withdrawn cases are shown apart
   and not in the rate (nobody mediated them to an end). The plans' target is 90-95% (seed 002);
@@ -26,10 +26,11 @@ Definitions, all over the UTC window [starts, ends) and one ward (`commune_unit_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select, text, true
+from sqlalchemy import and_, exists, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -57,88 +58,102 @@ async def find_ward(session: AsyncSession, code: str) -> Ward:
     return Ward(row.id, row.code, row.name)
 
 
+ROLLUP_STAGES = ("cases", "reopened", "prolonged", "groups")
+
+
 async def rollup(session: AsyncSession, period: ReportPeriod, ward: Ward | None = None,
-                 prolonged_days: int = DEFAULT_PROLONGED_DAYS) -> Rollup:
-    """Every figure of the report on `period` for `ward` (None: all wards)."""
+                 prolonged_days: int = DEFAULT_PROLONGED_DAYS,
+                 stage: Callable[[str], None] = lambda name: None) -> Rollup:
+    """Every figure of the report on `period` for `ward` (None: all wards); `stage` is told
+    each of ROLLUP_STAGES as it starts (the command line's progress bar)."""
     starts, ends, months = period.starts, period.ends, period.months
     ward_id = ward.id if ward is not None else None
     if session.get_bind().dialect.name == "postgresql":
         # asyncpg reuses prepared statements; after five runs PostgreSQL may switch them to a
         # generic plan that ignores the window and the ward (measured: 1.5 s became 6-9 s).
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    received = await _received(session, ward_id, starts, ends)
-    outcomes = await _mediation(session, ward_id, starts, ends)
-    prolonged, prolonged_cases = await _prolonged(session, ward_id, ends, prolonged_days)
+    stage("cases")
+    figures = await _case_figures(session, ward_id, starts, ends, ends - timedelta(days=prolonged_days))
+    stage("reopened")
+    resolved_again = await _resolved_again(session, ward_id, starts, ends)
+    stage("prolonged")
+    prolonged_cases = await _prolonged_cases(session, ward_id, ends, prolonged_days)
+    stage("groups")
     groups, risks = await _groups(session, ward_id, months)
     return Rollup(
         period=period.code, months=months, first=period.first, last=period.last, starts=starts, ends=ends, ward=ward,
-        received=sum(received["field"].values()), by_field=received["field"], by_nature=received["nature"],
-        urgent=received["urgent"][""], resolved=await _resolved(session, ward_id, starts, ends),
-        stable=await _stable(session, ward_id, starts, ends), successful=outcomes.get(SUCCESSFUL, 0),
-        unsuccessful=outcomes.get(UNSUCCESSFUL, 0), withdrawn=outcomes.get(WITHDRAWN, 0),
-        prolonged_days=prolonged_days, prolonged=prolonged, prolonged_cases=prolonged_cases, groups=groups,
-        risks=risks)
+        received=sum(figures["field"].values()), by_field=figures["field"], by_nature=figures["nature"],
+        urgent=figures["count"]["urgent"],
+        resolved=figures["count"]["stable"] + resolved_again,
+        stable=figures["count"]["stable"], successful=figures["count"][SUCCESSFUL],
+        unsuccessful=figures["count"][UNSUCCESSFUL], withdrawn=figures["count"][WITHDRAWN],
+        prolonged_days=prolonged_days, prolonged=figures["count"]["prolonged"],
+        prolonged_cases=prolonged_cases, groups=groups, risks=risks)
 
 
 def _in_ward(ward_id: int | None) -> ColumnElement[bool]:
     return CASES.c.commune_unit_id == ward_id if ward_id is not None else true()
 
 
-async def _received(session: AsyncSession, ward_id: int | None, starts: datetime,
-                    ends: datetime) -> dict[str, dict[str, int]]:
-    """One GROUP BY field, nature: the few (field, nature) pairs are summed up here."""
-    query = (select(CASES.c.field, CASES.c.nature, func.count().label("n"),
-                    func.sum(case((CASES.c.urgent, 1), else_=0)).label("urgent"))
-             .where(CASES.c.created_at >= starts, CASES.c.created_at < ends, _in_ward(ward_id))
+def _between(column: Any, starts: datetime, ends: datetime) -> ColumnElement[bool]:
+    return and_(column >= starts, column < ends)
+
+
+async def _case_figures(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime,
+                        prolonged_before: datetime) -> dict[str, dict[str, int]]:
+    """One pass over the cases created before the window's end, every count a FILTER of it,
+    grouped by (field, nature) for the received figures. All the columns it reads are in
+    ix_cases_rollup, so one ward's report never reads the table itself."""
+    mediated = and_(CASES.c.intervention == MEDIATION, _between(CASES.c.outcome_at, starts, ends))
+    received = CASES.c.created_at >= starts
+    counts = {
+        "received": received,
+        "urgent": and_(received, CASES.c.urgent),
+        "stable": _between(CASES.c.closed_at, starts, ends),
+        **{outcome: and_(mediated, CASES.c.outcome == outcome) for outcome in (SUCCESSFUL, UNSUCCESSFUL, WITHDRAWN)},
+        "prolonged": and_(CASES.c.created_at < prolonged_before,
+                          or_(CASES.c.closed_at.is_(None), CASES.c.closed_at >= ends)),
+    }
+    query = (select(CASES.c.field, CASES.c.nature,
+                    *(func.count().filter(condition).label(name) for name, condition in counts.items()))
+             .where(_in_ward(ward_id), CASES.c.created_at < ends)
              .group_by(CASES.c.field, CASES.c.nature))
-    figures: dict[str, dict[str, int]] = {"field": {}, "nature": {}, "urgent": {"": 0}}
+    figures: dict[str, dict[str, int]] = {"field": {}, "nature": {}, "count": dict.fromkeys(counts, 0)}
     for row in await session.execute(query):
-        figures["field"][row.field] = figures["field"].get(row.field, 0) + row.n
-        nature = row.nature or UNCLASSIFIED
-        figures["nature"][nature] = figures["nature"].get(nature, 0) + row.n
-        figures["urgent"][""] += int(row.urgent or 0)
+        for name in counts:
+            figures["count"][name] += int(getattr(row, name) or 0)
+        if row.received:
+            figures["field"][row.field] = figures["field"].get(row.field, 0) + row.received
+            nature = row.nature or UNCLASSIFIED
+            figures["nature"][nature] = figures["nature"].get(nature, 0) + row.received
     return figures
 
 
-async def _resolved(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> int:
-    events = EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id) if ward_id is not None else EVENTS
-    query = (select(func.count(func.distinct(EVENTS.c.case_id))).select_from(events)
-             .where(EVENTS.c.kind == "closed", EVENTS.c.at >= starts, EVENTS.c.at < ends, _in_ward(ward_id)))
-    return int(await session.scalar(query) or 0)
-
-
-async def _stable(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> int:
+async def _resolved_again(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> int:
+    """Resolved cases that are not stable: closed in the window, then reopened (their current
+    `closed_at` is not in it). Only a reopened case can be one, so the partial index of reopened
+    cases leads, and each is checked against its 'closed' events."""
+    closed_in_window = exists().where(EVENTS.c.case_id == CASES.c.id, EVENTS.c.kind == "closed",
+                                      _between(EVENTS.c.at, starts, ends))
     query = (select(func.count()).select_from(CASES)
-             .where(CASES.c.status == "closed", CASES.c.closed_at >= starts, CASES.c.closed_at < ends,
-                    _in_ward(ward_id)))
+             .where(CASES.c.reopen_count > 0, _in_ward(ward_id),
+                    or_(CASES.c.closed_at.is_(None), ~_between(CASES.c.closed_at, starts, ends)), closed_in_window))
     return int(await session.scalar(query) or 0)
 
 
-def _outcome_event(*conditions: Any) -> Any:
-    return exists().where(EVENTS.c.case_id == CASES.c.id, EVENTS.c.kind == "outcome_recorded", *conditions)
-
-
-async def _mediation(session: AsyncSession, ward_id: int | None, starts: datetime, ends: datetime) -> dict[str, int]:
-    """Outcome counts of mediations whose last outcome event is in the window."""
-    query = (select(CASES.c.outcome, func.count().label("n"))
-             .where(CASES.c.intervention == MEDIATION,
-                    CASES.c.outcome.in_((SUCCESSFUL, UNSUCCESSFUL, WITHDRAWN)), _in_ward(ward_id),
-                    _outcome_event(EVENTS.c.at >= starts, EVENTS.c.at < ends),
-                    ~_outcome_event(EVENTS.c.at >= ends))
-             .group_by(CASES.c.outcome))
-    return {row.outcome: int(row.n) for row in await session.execute(query)}
-
-
-async def _prolonged(session: AsyncSession, ward_id: int | None, ends: datetime,
-                     days: int) -> tuple[int, tuple[ProlongedCase, ...]]:
-    """The count, and the oldest PROLONGED_LISTED of them."""
-    condition = and_(CASES.c.created_at < ends - timedelta(days=days),
-                     or_(CASES.c.closed_at.is_(None), CASES.c.closed_at >= ends), _in_ward(ward_id))
-    count = int(await session.scalar(select(func.count()).select_from(CASES).where(condition)) or 0)
-    rows = await session.execute(select(CASES.c.code, CASES.c.field, CASES.c.step, CASES.c.created_at)
-                                 .where(condition).order_by(CASES.c.created_at, CASES.c.id).limit(PROLONGED_LISTED))
-    listed = tuple(ProlongedCase(row.code, row.field, row.step, (ends - row.created_at).days) for row in rows)
-    return count, listed
+async def _prolonged_cases(session: AsyncSession, ward_id: int | None, ends: datetime,
+                           days: int) -> tuple[ProlongedCase, ...]:
+    """The oldest PROLONGED_LISTED cases open at the window's end: those open now and those
+    closed since, each an index range (an OR of the two would scan every older case)."""
+    before = ends - timedelta(days=days)
+    columns = (CASES.c.id, CASES.c.code, CASES.c.field, CASES.c.step, CASES.c.created_at)
+    rows = []
+    for still_open in (CASES.c.closed_at.is_(None), CASES.c.closed_at >= ends):
+        rows += (await session.execute(select(*columns).where(_in_ward(ward_id), CASES.c.created_at < before, still_open)
+                                       .order_by(CASES.c.created_at, CASES.c.id).limit(PROLONGED_LISTED))).all()
+    rows.sort(key=lambda row: (row.created_at, row.id))
+    return tuple(ProlongedCase(row.code, row.field, row.step, (ends - row.created_at).days)
+                 for row in rows[:PROLONGED_LISTED])
 
 
 async def _groups(session: AsyncSession, ward_id: int | None,
@@ -170,3 +185,18 @@ def _group_months(code: str, name: str, reports: dict[str, Any], months: tuple[s
         nothing_new=tuple(m for m in months if m in reports and reports[m].nothing_new),
         late=tuple(m for m in months if m in reports and reports[m].late),
         missing=tuple(m for m in months if m not in reports))
+
+
+class SqlReportsRepo:
+    """The reports on the unit of work (`uow.reports`), for the ward police's chat commands."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def rollup(self, period: ReportPeriod, ward: Ward | None, prolonged_days: int) -> Rollup:
+        return await rollup(self.session, period, ward, prolonged_days)
+
+    async def monthly_stats(self, ward_id: int | None, months: Any) -> Any:
+        from storage.stats import monthly_stats
+
+        return await monthly_stats(self.session, ward_id, months)

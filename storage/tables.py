@@ -134,15 +134,21 @@ class MembershipRow(Base):
     source: Mapped[str] = mapped_column(String(16), default="invite", server_default="invite")  # or "import"
 
 
+# Every column the ward's roll-up reads (storage/reports.py), a ward's cases in creation order:
+# its one pass over a ward's cases is an index-only scan. The table is read only for the listed cases.
+ROLLUP_COLUMNS = ("commune_unit_id", "created_at", "closed_at", "outcome_at", "urgent", "field", "nature",
+                  "outcome", "intervention")
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
-    # The ward's roll-ups count cases received and closed in a period (storage/reports.py).
-    __table_args__ = (Index("ix_cases_commune_unit_id_created_at", "commune_unit_id", "created_at"),
-                      Index("ix_cases_commune_unit_id_closed_at", "commune_unit_id", "closed_at"),
-                      Index("ix_cases_commune_unit_id_outcome_at", "commune_unit_id", "outcome_at"),
-                      Index("ix_cases_reopened", "commune_unit_id", postgresql_where=text("reopen_count > 0"),
-                            sqlite_where=text("reopen_count > 0")),
-                      Index("ix_cases_open_created_at", "commune_unit_id", "created_at",
+    # The ward's roll-ups: see ROLLUP_COLUMNS; for every ward at once, the cases open at a period's
+    # end (open now, or closed since); reopened cases.
+    __table_args__ = (Index("ix_cases_rollup", *ROLLUP_COLUMNS),
+                      Index("ix_cases_closed_at", "closed_at"),
+                      Index("ix_cases_reopened", "commune_unit_id", "closed_at", "id",
+                            postgresql_where=text("reopen_count > 0"), sqlite_where=text("reopen_count > 0")),
+                      Index("ix_cases_open_created_at", "created_at", "id",
                             postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)

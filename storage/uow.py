@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from handlers.ports import ConcurrencyConflict, DuplicateUpdate
+from storage.blobs import SqlBlobRepo
 from storage.case_work import SqlCaseWorkRepo
 from storage.repositories import (
     SqlCaseRepo,
@@ -29,6 +30,7 @@ from storage.repositories import (
 from storage.checkins import SqlCheckinRepo
 from storage.duty import SqlDutyRepo
 from storage.monthly import SqlMonthlyRepo
+from storage.reports import SqlReportsRepo
 from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
 
@@ -58,12 +60,14 @@ class SqlUnitOfWork:
     forms: SqlFormRepo
     cases: SqlCaseRepo
     outbox: SqlOutboxRepo
+    blobs: SqlBlobRepo
     staff: SqlStaffRepo
     casework: SqlCaseWorkRepo
     reminders: SqlReminderRepo
     duty: SqlDutyRepo
     checkins: SqlCheckinRepo
     monthly: SqlMonthlyRepo
+    reports: SqlReportsRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._session_factory = session_factory
@@ -80,12 +84,14 @@ class SqlUnitOfWork:
         self.forms = SqlFormRepo(session, prefetched_forms)
         self.cases = SqlCaseRepo(session)
         self.outbox = SqlOutboxRepo(session)
+        self.blobs = SqlBlobRepo(session)
         self.staff = SqlStaffRepo(session)
         self.casework = SqlCaseWorkRepo(session)
         self.reminders = SqlReminderRepo(session)
         self.duty = SqlDutyRepo(session)
         self.checkins = SqlCheckinRepo(session)
         self.monthly = SqlMonthlyRepo(session)
+        self.reports = SqlReportsRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

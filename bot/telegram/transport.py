@@ -87,7 +87,9 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
         return None
     if not request_data.contains_files:
         return request_data.json_parameters
-    form = aiohttp.FormData(request_data.json_parameters)
+    # quote_fields=False: file names go as UTF-8, as httpx sends them; aiohttp's default would
+    # percent-encode them and Telegram would show "B%C3%A1o%20c%C3%A1o.xlsx".
+    form = aiohttp.FormData(request_data.json_parameters, quote_fields=False)
     for name, (filename, content, mime_type) in (request_data.multipart_data or {}).items():
         form.add_field(name, content, filename=filename, content_type=mime_type)
     return form

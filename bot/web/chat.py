@@ -10,7 +10,9 @@ sender).
 
 Server → client frames:
 
-    {"reply": {"text": "…", "buttons": [[{"label": "…", "data": "…"}]], "share": null}}
+    {"reply": {"text": "…", "buttons": [[{"label": "…", "data": "…"}]], "share": null,
+               "files": [{"kind": "photo"|"document", "name": "…", "mime": "…", "caption": null,
+                          "url": "/chat/files/<sha256>?name=…&sig=…"}]}}     files: only if any
     {"ack": "<id>"}                                   handled and committed
     {"error": "<translated text>", "id": "<id>"|null, "retry": true|false}
 """
@@ -27,6 +29,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.web.app import track_socket
+from bot.web.chat_files import FileLinks, file_route, reply_frame
 from bot.web.chat_page import STATIC_DIR, page_response, pick_language, render_page
 from bot.web.chat_protocol import (
     ClientMessage,
@@ -40,7 +43,7 @@ from bot.web.chat_protocol import (
 )
 from handlers.i18n import normalise_language
 from handlers.messages import FileRef, Inbound
-from handlers.ports import RetryLater, Translator
+from handlers.ports import BlobReader, RetryLater, Translator
 
 log = logging.getLogger("hoagiai.web.chat")
 
@@ -52,12 +55,14 @@ STATIC_FILES = {"chat.js": "text/javascript", "chat.css": "text/css"}
 
 
 class WebChatHub:
-    """The open WebSockets of each chat (a client may have several tabs), and the Channel."""
+    """The open WebSockets of each chat (a client may have several tabs), and the Channel.
+    `links` signs the download links of the files in replies (see bot/web/chat_files.py)."""
 
     name = "web"
 
-    def __init__(self) -> None:
+    def __init__(self, links: FileLinks | None = None) -> None:
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self.links = links or FileLinks()
 
     def attach(self, chat_id: str, ws: web.WebSocketResponse) -> None:
         self._sockets.setdefault(chat_id, set()).add(ws)
@@ -74,13 +79,14 @@ class WebChatHub:
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> None:
         """Pushes the reply to every open tab; RetryLater when none took it."""
+        frame = {"reply": reply_frame(payload, chat_id, self.links)}
         delivered = 0
         for ws in list(self._sockets.get(chat_id, ())):
             if ws.closed:
                 self.detach(chat_id, ws)
                 continue
             try:
-                await ws.send_json({"reply": payload})
+                await ws.send_json(frame)
                 delivered += 1
             except (ConnectionError, RuntimeError) as error:
                 log.info("web send failed chat=%s: %r", chat_id, error)
@@ -105,8 +111,10 @@ def chat_routes(
     upload_dir: Path,
     max_upload_bytes: int,
     on_connect: Callable[[str], None] | None = None,
+    read_blob: BlobReader | None = None,
 ) -> list[web.RouteDef]:
-    """GET /chat (the page), GET /chat/ws (the socket), GET /chat/static/<file> (script, style)."""
+    """GET /chat (the page), GET /chat/ws (the socket), GET /chat/static/<file> (script, style),
+    GET /chat/files/<sha256> (a file of a reply, read with `read_blob`, for its chat only)."""
     session = _ChatSocket(hub, handle, translate, upload_dir, max_upload_bytes, on_connect)
 
     async def page(request: web.Request) -> web.Response:
@@ -117,6 +125,7 @@ def chat_routes(
         web.get("/chat", page),
         web.get(WS_PATH, session.serve),
         web.get("/chat/static/{name}", static_file),
+        file_route(hub.links, read_blob),
     ]
 
 

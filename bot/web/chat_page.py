@@ -15,6 +15,7 @@ from string import Template
 
 from aiohttp import web
 
+from bot.web.chat_files import CHAT_COOKIE, FILES_PATH
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.ports import Translator
 
@@ -28,7 +29,7 @@ SCRIPT_KEYS = (
     "web.phone_prompt", "web.phone_bubble", "web.locating", "web.location_failed",
     "web.location_bubble", "web.file_bubble", "web.file_too_large", "web.file_read_failed",
     "web.connecting", "web.connection_lost", "web.connection_restored", "web.status.pending",
-    "web.status.sent", "web.status.failed", "web.you", "web.bot",
+    "web.status.sent", "web.status.failed", "web.you", "web.bot", "web.download", "web.file_unavailable",
 )
 
 SECURITY_HEADERS = {
@@ -85,6 +86,8 @@ def render_page(translate: Translator, lang: str, *, max_upload_bytes: int, ws_p
         "lang": lang,
         "wsPath": ws_path,
         "maxUploadBytes": max_upload_bytes,
+        "filesPath": FILES_PATH,  # downloads prove the chat with this cookie (bot/web/chat_files.py)
+        "filesCookie": CHAT_COOKIE,
         "strings": {key: translate(key, lang) for key in SCRIPT_KEYS},
     }
     text = {

@@ -72,6 +72,15 @@ def period_code_at(moment: datetime, zone: str, first_day: int = DEFAULT_FIRST_D
     return f"{year:04d}-{month:02d}"
 
 
+def last_periods(moment: datetime, zone: str, count: int = 12,
+                 first_day: int = DEFAULT_FIRST_DAY) -> tuple[Period, ...]:
+    """The `count` reporting months ending with the one under way at `moment` (which has not
+    ended yet, so the latest figures show), oldest first: for /stats' charts."""
+    year, month = _shift(*parse_period(period_code_at(moment, zone, first_day)), 1)
+    return tuple(period("{:04d}-{:02d}".format(*_shift(year, month, -back)), zone, first_day)
+                 for back in range(count - 1, -1, -1))
+
+
 def due_at(code: str, zone: str, due_day: int = DEFAULT_DUE_DAY, first_day: int = DEFAULT_FIRST_DAY) -> datetime:
     """The end of the on-time window: the start of `due_day`, local time, in UTC ("before the
     20th" = up to 23:59:59 on the 19th), of the reporting month itself when months end on the

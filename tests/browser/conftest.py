@@ -8,6 +8,7 @@ a browser here: it launches /usr/bin/chromium.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -108,6 +109,7 @@ class ScriptedCore:
     outbox: dict[str, list[dict]] = field(default_factory=dict)
     slow_text: str = "chậm"
     fail_once: set[str] = field(default_factory=lambda: {"lỗi"})
+    scripted: dict[str, Reply] = field(default_factory=dict)  # text -> the reply a test wants
 
     async def handle(self, inbound: Inbound) -> None:
         self.calls.append(inbound)
@@ -119,7 +121,8 @@ class ScriptedCore:
         if inbound.update_id in self.seen:
             return
         self.seen.add(inbound.update_id)
-        self.outbox.setdefault(inbound.chat_id, []).append(self.answer(inbound).to_payload())
+        reply = self.scripted.get(inbound.text or "") or self.answer(inbound)
+        self.outbox.setdefault(inbound.chat_id, []).append(reply.to_payload())
         asyncio.get_running_loop().call_soon(self.kick, inbound.chat_id)
 
     def kick(self, chat_id: str) -> None:
@@ -162,6 +165,7 @@ class ChatServer:
         self.hub = WebChatHub()
         self.core = ScriptedCore(self.hub)
         self.connects: list[str] = []
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # the blob store, for files in replies
         self.upload_dir = upload_dir
         self.max_upload_bytes = max_upload_bytes
         self.loop = asyncio.new_event_loop()
@@ -173,9 +177,18 @@ class ChatServer:
         self.connects.append(chat_id)
         self.core.kick(chat_id)
 
+    def add_blob(self, data: bytes, mime_type: str) -> str:
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.blobs[sha256] = (data, mime_type)
+        return sha256
+
+    async def read_blob(self, sha256: str) -> tuple[bytes, str] | None:
+        return self.blobs.get(sha256)
+
     async def _start(self) -> None:
         routes = chat_routes(self.hub, self.core.handle, CatalogTranslator(), upload_dir=self.upload_dir,
-                             max_upload_bytes=self.max_upload_bytes, on_connect=self.on_connect)
+                             max_upload_bytes=self.max_upload_bytes, on_connect=self.on_connect,
+                             read_blob=self.read_blob)
         self.runner = web.AppRunner(create_web_app(routes))
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

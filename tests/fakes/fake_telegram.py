@@ -47,6 +47,7 @@ UPDATE_KINDS = ("message", "edited_message", "callback_query", "my_chat_member",
                 "channel_post", "inline_query", "poll", "poll_answer", "message_reaction")
 Predicate = Callable[[dict[str, Any]], bool]
 RATE_LIMITED = {"sendmessage", "sendphoto", "senddocument"}
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"GIF8", b"RIFF")  # sendPhoto takes images only
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,8 @@ class FakeTelegram:
 
         Each: method, chat_id, message_id, at (time.monotonic() of the send), text (or caption),
         reply_markup (dict or None), buttons [(label, callback_data), ...] of the inline keyboard,
-        params (the raw call)."""
+        params (the raw call), upload (sendPhoto/sendDocument of a new file: its filename,
+        content and content_type as uploaded, else None)."""
         return list(self._messages[str(chat_id)])
 
     def last_buttons(self, chat_id: int | str) -> list[tuple[str, str]]:
@@ -541,17 +543,25 @@ class FakeTelegram:
 
     async def _m_sendphoto(self, params: dict[str, Any]) -> Any:
         chat = self._sendable_chat(params)
-        photo = self._sent_file(params.get("photo"))
+        value = params.get("photo")
+        if isinstance(value, _Upload) and not value.content.startswith(IMAGE_MAGIC):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        photo = self._sent_file(value)
         sizes = [self._photo_size(photo, 1280, 960)]
         fields = {"photo": sizes, **_caption(params)}
-        return await self._record("sendPhoto", chat, params, fields, _check_markup(params.get("reply_markup")))
+        return await self._record("sendPhoto", chat, params, fields, _check_markup(params.get("reply_markup")),
+                                  upload=_upload_of(value))
 
     async def _m_senddocument(self, params: dict[str, Any]) -> Any:
         chat = self._sendable_chat(params)
-        stored = self._sent_file(params.get("document"))
+        value = params.get("document")
+        stored = self._sent_file(value)
         document = {"file_id": stored.file_id, "file_unique_id": stored.unique_id, "file_size": len(stored.content)}
+        if isinstance(value, _Upload):  # the real API keeps the uploaded name and type
+            document.update(file_name=value.filename, mime_type=value.content_type)
         fields = {"document": document, **_caption(params)}
-        return await self._record("sendDocument", chat, params, fields, _check_markup(params.get("reply_markup")))
+        return await self._record("sendDocument", chat, params, fields, _check_markup(params.get("reply_markup")),
+                                  upload=_upload_of(value))
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         record = self._record_to_edit(params)
@@ -743,12 +753,13 @@ class FakeTelegram:
         return stored
 
     async def _record(self, method: str, chat: dict[str, Any], params: dict[str, Any],
-                      fields: dict[str, Any], markup: dict[str, Any] | None) -> dict[str, Any]:
+                      fields: dict[str, Any], markup: dict[str, Any] | None,
+                      upload: _Upload | None = None) -> dict[str, Any]:
         key = str(chat["id"])
         record = {"method": method, "chat_id": key, "message_id": next(self._message_ids[key]),
                   "date": int(time.time()), "at": time.monotonic(), "text": fields.get("text", fields.get("caption")),
                   "reply_markup": markup, "buttons": _buttons(markup), "fields": fields,
-                  "params": _printable(params)}
+                  "params": _printable(params), "upload": upload}
         self._messages[key].append(record)
         await self._notify()
         return self._message_object(record)
@@ -780,8 +791,15 @@ class FakeTelegram:
 
 @dataclass
 class _Upload:
+    """A file the bot uploaded (multipart): its name and type as the part's headers gave them."""
+
     filename: str
     content: bytes
+    content_type: str = "application/octet-stream"
+
+
+def _upload_of(value: Any) -> _Upload | None:
+    return value if isinstance(value, _Upload) else None
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -798,7 +816,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = _Upload(value.filename or "file", value.file.read())
+                params[key] = _Upload(value.filename or "file", value.file.read(), value.content_type)
             else:
                 params[key] = _decode(key, value)
     return params

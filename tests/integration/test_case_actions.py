@@ -369,6 +369,8 @@ async def test_a_closed_case_has_no_deadline_and_a_reopened_one_starts_again(tim
     await h.send(user=OFFICER, text="Tòa án nhân dân khu vực 1")
     row = await case_row(h)
     assert (row.step, row.step_rule) == (5, "dispute.monitor")
+    # The roll-ups count an outcome by when it was recorded; a reopen clears it with the outcome.
+    assert (row.outcome, row.outcome_at) == ("transferred", h.clock.current)
     await h.press("Close", OFFICER)
     row = await case_row(h)
     assert (row.step_due_at, row.step_rule) == (None, None) and await pending_reminders(h) == []
@@ -376,3 +378,4 @@ async def test_a_closed_case_has_no_deadline_and_a_reopened_one_starts_again(tim
     await h.send(user=OFFICER, text="Lại tranh chấp")
     row = await case_row(h)
     assert row.step_rule == "dispute.verify" and [r for _, r, _ in await pending_reminders(h)] == ["dispute.verify"]
+    assert (row.outcome, row.outcome_at) == (None, None)

@@ -132,6 +132,11 @@ async def test_the_officer_gets_the_missing_groups_on_the_due_day_once(ward):
     assert f"{GROUP_COUNT - 1} residential groups" in notice.text
     assert not told(h, LEADER1, REMINDER)  # the 20th is past the deadline: no leader reminder
     assert not told(h, HEAD, HEAD_LIST)
+    # One press gives the month's report (the chart and the file too; tests/integration/test_ward_reports_chat.py).
+    assert [(c.label, c.data) for row in notice.buttons for c in row] == [("📊 The ward's report for 2026-12",
+                                                                         "k:r:2026-12")]
+    await h.press("The ward's report for 2026-12", OFFICER)
+    assert "Roll-up report 2026-12 (15/11/2026 to 14/12/2026)" in h.last(OFFICER).text
 
     await run(h, hanoi(20, 12, 8))
     await run(h, hanoi(20, 12, 15))

@@ -127,3 +127,4 @@ async def test_the_police_see_which_groups_sent_their_update(staff):
     assert "Monthly updates for 15/11–14/12/2026: 1 of" in shown
     assert "✅ ⚠️ 🔥 Tổ dân phố số 3: 2 new, 0 mediated successfully, 1 open" in shown
     assert "❌ Tổ dân phố số 1: not sent" in shown
+    assert [c.data for row in h.last(OFFICER).buttons for c in row] == ["k:r:2026-12"]  # the month's report

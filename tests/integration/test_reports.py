@@ -7,9 +7,7 @@ The ward `demo-ward` (6 groups) and a second ward `other-ward` (1 group); the re
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import os
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -17,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.cli import main
+from tests.integration.cli_runner import cli_runner
 from handlers.domain.periods import report_period
 from storage.demo import WARD_CODE, WARD_NAME, load_demo_ward
 from storage.reports import ProlongedCase, find_ward, rollup
@@ -106,6 +104,8 @@ async def wards(uow_factory):
         ids = {code: id_ for code, id_ in await session.execute(select(UnitRow.code, UnitRow.id))}
         for code, ward, field, nature, created, columns, events in CASES:
             values = {"status": "new", "step": 1} | columns
+            if values.get("outcome"):  # as storage sets it: when the current outcome was recorded
+                values["outcome_at"] = max(at for kind, at in events if kind == "outcome_recorded")
             row = CaseRow(code=code, kind="dispute", field=field, nature=nature, summary=code,
                           commune_unit_id=ids[ward], created_at=created, updated_at=created, **values)
             session.add(row)
@@ -174,18 +174,7 @@ async def test_every_ward_a_quarter_and_the_prolonged_threshold(wards):
 @pytest.fixture
 def report(database_url, monkeypatch, tmp_path, capsys):
     """`hoagiai report ARGS` in this process on the test's database: (exit code, stdout, stderr)."""
-    for key in [key for key in os.environ if key.startswith("HOAGIAI_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("HOAGIAI_DATABASE_URL", database_url)
-    monkeypatch.chdir(tmp_path)
-
-    async def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = await asyncio.to_thread(main, ["report", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner("report", database_url, monkeypatch, tmp_path, capsys)
 
 
 async def test_the_text_report_an_officer_reads(wards, report):

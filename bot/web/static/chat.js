@@ -97,14 +97,18 @@
     els.log.scrollTop = els.log.scrollHeight;
   }
 
-  function addBubble(role, text, id) {
+  function addBubble(role, text, id, files) {
     var bubble = document.createElement("div");
     bubble.className = "msg msg-" + role;
     bubble.setAttribute("aria-label", role === "bot" ? t("web.bot") : t("web.you"));
-    var body = document.createElement("div");
-    body.className = "msg-text";
-    body.textContent = text;
-    bubble.appendChild(body);
+    var hasFiles = Array.isArray(files) && files.length > 0;
+    if (text || !hasFiles) {
+      var body = document.createElement("div");
+      body.className = "msg-text";
+      body.textContent = text;
+      bubble.appendChild(body);
+    }
+    if (hasFiles) addFiles(bubble, files);
     if (role === "user" && id) {
       var tick = document.createElement("span");
       tick.className = "tick";
@@ -115,6 +119,68 @@
     els.log.appendChild(bubble);
     scrollToEnd();
     return bubble;
+  }
+
+  // Files of a bot reply: photos inline, documents as a download link. The links are signed for
+  // this chat, and the server also wants this chat's cookie (setFilesCookie) before it serves one.
+  function addFiles(bubble, files) {
+    files.forEach(function (file) {
+      if (!file || typeof file.url !== "string" || file.url.indexOf(config.filesPath + "/") !== 0) return;
+      var name = typeof file.name === "string" ? file.name : "";
+      var item = document.createElement("div");
+      item.className = "reply-file reply-file-" + (file.kind === "photo" ? "photo" : "document");
+      item.appendChild(file.kind === "photo" ? photoLink(file, name, item) : documentLink(file, name));
+      if (typeof file.caption === "string" && file.caption) {
+        var caption = document.createElement("div");
+        caption.className = "file-caption";
+        caption.textContent = file.caption;
+        item.appendChild(caption);
+      }
+      bubble.appendChild(item);
+    });
+  }
+
+  function photoLink(file, name, item) {
+    var link = document.createElement("a");
+    link.href = file.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    var image = document.createElement("img");
+    image.className = "reply-photo";
+    image.alt = name;
+    image.src = file.url;
+    image.addEventListener("load", scrollToEnd);
+    image.addEventListener("error", function () { fileGone(item, name); });
+    link.appendChild(image);
+    return link;
+  }
+
+  function documentLink(file, name) {
+    var link = document.createElement("a");
+    link.className = "file-link";
+    link.href = file.url;
+    link.setAttribute("download", name);
+    var label = document.createElement("span");
+    label.className = "file-name";
+    label.textContent = name;
+    var action = document.createElement("span");
+    action.className = "file-action";
+    action.textContent = t("web.download");
+    link.appendChild(label);
+    link.appendChild(action);
+    return link;
+  }
+
+  function fileGone(item, name) {
+    // Files are kept until delivered, then pruned: an old conversation's picture may be gone.
+    item.classList.add("reply-file-gone");
+    item.textContent = t("web.file_unavailable", { name: name });
+  }
+
+  function setFilesCookie() {
+    var secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = config.filesCookie + "=" + encodeURIComponent(state.clientId) + "; Path=" +
+      config.filesPath + "; Max-Age=31536000; SameSite=Strict" + secure;
   }
 
   function markBubble(id, status) {
@@ -197,7 +263,8 @@
   function restoreHistory() {
     var lastBot = null;
     state.history.forEach(function (entry) {
-      var bubble = addBubble(entry.role, entry.text, entry.id);
+      var files = entry.role === "bot" && entry.reply ? entry.reply.files : null;
+      var bubble = addBubble(entry.role, entry.text, entry.id, files);
       if (entry.role === "bot") lastBot = { reply: entry.reply, bubble: bubble };
     });
     if (lastBot && lastBot.reply) renderChoices(lastBot.reply, lastBot.bubble);
@@ -336,7 +403,7 @@
   function onReply(reply) {
     var text = typeof reply.text === "string" ? reply.text : "";
     remember({ role: "bot", text: text, reply: reply });
-    var bubble = addBubble("bot", text);
+    var bubble = addBubble("bot", text, null, reply.files);
     renderChoices(reply, bubble);
   }
 
@@ -462,6 +529,7 @@
 
   function start() {
     state.clientId = loadClientId();
+    setFilesCookie();
     state.history = load("history", []);
     if (!Array.isArray(state.history)) state.history = [];
     load("pending", []).forEach(function (message) {

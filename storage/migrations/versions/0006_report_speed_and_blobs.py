@@ -1,5 +1,5 @@
 """When a case's outcome was recorded (the roll-up's mediation figures read it instead of the
-events), partial indexes for reopened and open cases, and the blobs table that holds files the bot
+events), a covering index for the roll-up, partial indexes for reopened and open cases, and the blobs table that holds files the bot
 sends (report charts and spreadsheets) until the outbox has delivered them.
 
 Revision ID: 0006
@@ -34,10 +34,15 @@ def upgrade() -> None:
             WHERE e.case_id = cases.id AND e.kind IN ('outcome_recorded', 'intervention_chosen'))
         WHERE outcome IS NOT NULL
     """)
-    op.create_index("ix_cases_commune_unit_id_outcome_at", "cases", ["commune_unit_id", "outcome_at"])
-    op.create_index("ix_cases_reopened", "cases", ["commune_unit_id"],
+    # Every column the roll-up reads, a ward's cases in creation order: an index-only scan.
+    op.drop_index("ix_cases_commune_unit_id_created_at", table_name="cases")
+    op.drop_index("ix_cases_commune_unit_id_closed_at", table_name="cases")
+    op.create_index("ix_cases_closed_at", "cases", ["closed_at"])
+    op.create_index("ix_cases_rollup", "cases", ["commune_unit_id", "created_at", "closed_at", "outcome_at", "urgent",
+                                                 "field", "nature", "outcome", "intervention"])
+    op.create_index("ix_cases_reopened", "cases", ["commune_unit_id", "closed_at", "id"],
                     postgresql_where=sa.text("reopen_count > 0"), sqlite_where=sa.text("reopen_count > 0"))
-    op.create_index("ix_cases_open_created_at", "cases", ["commune_unit_id", "created_at"],
+    op.create_index("ix_cases_open_created_at", "cases", ["created_at", "id"],
                     postgresql_where=sa.text("closed_at IS NULL"), sqlite_where=sa.text("closed_at IS NULL"))
     op.create_table(
         "blobs",
@@ -58,5 +63,8 @@ def downgrade() -> None:
     op.drop_table("blobs")
     op.drop_index("ix_cases_open_created_at", table_name="cases")
     op.drop_index("ix_cases_reopened", table_name="cases")
-    op.drop_index("ix_cases_commune_unit_id_outcome_at", table_name="cases")
+    op.drop_index("ix_cases_rollup", table_name="cases")
+    op.create_index("ix_cases_commune_unit_id_created_at", "cases", ["commune_unit_id", "created_at"])
+    op.drop_index("ix_cases_closed_at", table_name="cases")
+    op.create_index("ix_cases_commune_unit_id_closed_at", "cases", ["commune_unit_id", "closed_at"])
     op.drop_column("cases", "outcome_at")
