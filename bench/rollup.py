@@ -6,6 +6,7 @@ Run by hand (not a pytest test); it prints a result block and one JSON line:
     python bench/rollup.py --db postgres                 # 1,000,000 cases, a few minutes to load
     python bench/rollup.py --db sqlite
     python bench/rollup.py --cases 100000 --runs 3       # quicker
+    python bench/rollup.py --db postgres --export        # and `hoagiai export cases` of them all
 
 The database (a SQLite file in a temporary directory, or a PostgreSQL database
 hoagiai_bench_<random> created for the run and dropped afterwards) is migrated and filled with
@@ -33,12 +34,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import os
 import random
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -293,6 +294,7 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
         ward = Ward(row.id, row.code, row.name)
         one = await measure_scope(engine, uow_factory, period, ward, args)
         every = await measure_scope(engine, uow_factory, period, None, args)
+        exported = await time_export(url) if args.export else None
     finally:
         await engine.dispose()
     counts = setup.pop("counts")
@@ -300,10 +302,33 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "db": args.db, "cases": args.cases, "wards": args.wards, "groups_per_ward": args.groups, "period": period.code,
         "window": [period.starts.isoformat(), period.ends.isoformat()], "rows": counts,
         "setup": {key: round(value, 1) for key, value in setup.items()},
-        "one_ward": one, "all_wards": every, "aim_ms": AIM_S * 1000,
+        "one_ward": one, "all_wards": every, "aim_ms": AIM_S * 1000, "export": exported,
         "rss_after_fill_mb": round(rss_after_fill, 1), "rss_end_mb": round(rss_mb(), 1),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+async def time_export(url: str) -> dict[str, Any]:
+    """`hoagiai export cases` of every case, as an admin runs it (in this process, in a thread
+    since it runs its own event loop): time, size, rows, and the memory it added."""
+    from bot.cli import main as hoagiai
+
+    folder = Path(tempfile.mkdtemp(prefix="hoagiai-export-"))
+    try:
+        path = folder / "cases.csv"
+        os.environ["HOAGIAI_DATABASE_URL"] = url
+        rss_before, max_before = rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started, cpu = time.perf_counter(), time.process_time()
+        code = await asyncio.to_thread(hoagiai, ["export", "cases", "--output", str(path)])
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            rows = sum(1 for _ in csv.reader(file)) - 1
+        return {"exit": code, "seconds": round(seconds, 1), "cpu_s": round(cpu_seconds, 1), "rows": rows,
+                "mb": round(path.stat().st_size / 2**20, 1), "rss_before_mb": round(rss_before, 1),
+                "max_rss_before_mb": round(max_before, 1),
+                "max_rss_after_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def scope_block(name: str, scope: dict[str, Any], aim_ms: float) -> list[str]:
@@ -334,6 +359,9 @@ def result_block(figures: dict[str, Any]) -> str:
         f"vacuum analyze {setup['vacuum_s']} s",
         *scope_block(f"one ward ({figures['one_ward']['ward']})", figures["one_ward"], figures["aim_ms"]),
         *scope_block("all wards", figures["all_wards"], figures["aim_ms"]),
+        *([f"  export cases          {e['rows']} rows, {e['mb']} MB in {e['seconds']} s ({e['cpu_s']} s CPU), exit "
+            f"{e['exit']}; max RSS {e['max_rss_before_mb']} MB before, {e['max_rss_after_mb']} MB after"]
+          if (e := figures["export"]) else []),
         f"  memory                RSS after the load {figures['rss_after_fill_mb']} MB, at the end "
         f"{figures['rss_end_mb']} MB; max RSS {figures['max_rss_mb']} MB",
     ]
@@ -377,6 +405,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="run ANALYZE on SQLite after the load (the application runs it when it migrates, "
                              "i.e. before this load; without fresh statistics the mediation query may pick "
                              "ix_case_events_kind_at and take hours at 1,000,000 cases)")
+    parser.add_argument("--export", action="store_true",
+                        help="also time `hoagiai export cases` of every case (the national software's CSV)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_PG_URL),
                         help="a PostgreSQL server to create hoagiai_bench_<random> on (default: %(default)s)")

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from bot.export_cli import _progress
+from bot.export_cli import _bar, _progress
 from handlers import export_output as out
 from handlers.domain.exports import (
     CaseLine, Logbook, LogbookEntry, PartyName, SessionHeld, Team, local_window, mask_phones, mediators_of,
@@ -110,5 +110,9 @@ def test_progress_is_a_line_every_so_often_or_a_bar_on_a_terminal(capsys, monkey
     for before, done in ((0, 2000), (48_000, 50_000), (50_000, 52_000), (98_000, 100_500)):
         _progress(done, before, None)
     assert capsys.readouterr().err.splitlines() == ["exported 50,000 cases...", "exported 100,500 cases..."]
-    _progress(500, 0, 1000)
-    assert capsys.readouterr().err == "\r[###############...............] 500/1,000 cases"
+    with _bar(1000) as bar:
+        _progress(500, 0, bar)
+        _progress(700, 500, bar)
+        assert (bar.n, bar.total, bar.unit) == (700, 1000, "cases")  # tqdm's bar on a terminal
+    with _bar(None) as no_bar:
+        assert no_bar is None
