@@ -10,13 +10,16 @@ outbox's dedupe keys, so a second run (or a second worker) sends nothing twice:
                                                    officer when nobody is) get the missing list
   one working day later (end of that day)          the head(s), if some are still missing
 
+With HOAGIAI_WARD_CODE set, the groups of that ward; unset, those of every ward in the database
+(a province-wide deployment), each ward's lists to its own police.
+
 A day's reminder is queued only on that local day: after a restart at 10:00 the 08:00 reminder
 goes out, but the 15th's reminder is never sent on the 17th, and one queued too late for that
 day (quiet hours would hold it to the next morning) is dropped, since "today is the last day"
 would then be wrong. The police lists are once per month: late, if the bot was down, but only
 while that month is the one being collected (`period_code_at`). A group that sent its update
 late is no longer missing. The outbox skips what a previous run stored, so every run after the
-due day re-reads the few rows of one ward; that is the price of needing no state of its own.
+due day re-reads the few rows of each ward; that is the price of needing no state of its own.
 """
 
 from __future__ import annotations
@@ -58,27 +61,37 @@ async def remind_monthly(uow: UnitOfWork, t: Translator, config: CoreConfig, now
                    and (local.year, local.month) == (due_day.year, due_day.month) and local.day < due_day.day)
     if not leaders_due and now < officers_at:
         return 0  # most runs: nothing to do, no query
-    ward = await uow.units.ward(config.ward_code)
-    if ward is None:
-        return 0
-    missing = await missing_groups(uow, ward.id, code)
-    if not missing:
-        return 0
-    leaders = await _leaders_by_group(uow, [group.id for group in missing])
+    if config.ward_code is not None:
+        ward = await uow.units.ward(config.ward_code)
+        wards = [ward] if ward is not None else []
+    else:  # a province-wide deployment: every ward's groups owe their update
+        wards = await uow.units.wards()
     messages: list[Outgoing] = []
-    if leaders_due:
-        messages += await _leader_reminders(uow, t, config, code, local.date(), due_day, missing, leaders, now)
-    if now >= officers_at:
-        police = await ward_police(uow, config, ward.id)
-        messages += await _missing_list(uow, t, code, due_day, "officers", await _officers(uow, police, officers_at),
-                                        missing, leaders)
-        if now >= config.calendar.add_working_days(officers_at, 1):
-            heads = await uow.staff.holders(police, [HEAD]) if police else []  # type: ignore[attr-defined]
-            messages += await _missing_list(uow, t, code, due_day, "head", heads, missing, leaders)
+    for ward in wards:
+        missing = await missing_groups(uow, ward.id, code)
+        if not missing:
+            continue
+        leaders = await _leaders_by_group(uow, [group.id for group in missing])
+        if leaders_due:
+            messages += await _leader_reminders(uow, t, config, code, local.date(), due_day, missing, leaders, now)
+        if now >= officers_at:
+            messages += await _police_lists(uow, t, config, code, due_day, ward.id, officers_at, missing, leaders, now)
+        log.debug("monthly update period=%s ward=%s missing=%d", code, ward.code, len(missing))
     await uow.outbox.add_many(messages, now)
-    if messages:
-        log.debug("monthly update period=%s missing=%d messages=%d", code, len(missing), len(messages))
     return len(messages)
+
+
+async def _police_lists(uow: UnitOfWork, t: Translator, config: CoreConfig, code: str, due_day: date, ward_id: int,
+                        officers_at: datetime, missing: list[Unit], leaders: dict[int, list[int]],
+                        now: datetime) -> list[Outgoing]:
+    """The ward's officers' list from the due day at 08:00; the head's one working day later."""
+    police = await ward_police(uow, config, ward_id)
+    messages = await _missing_list(uow, t, code, due_day, "officers", await _officers(uow, police, officers_at),
+                                   missing, leaders)
+    if now >= config.calendar.add_working_days(officers_at, 1):
+        heads = await uow.staff.holders(police, [HEAD]) if police else []  # type: ignore[attr-defined]
+        messages += await _missing_list(uow, t, code, due_day, "head", heads, missing, leaders)
+    return messages
 
 
 async def missing_groups(uow: UnitOfWork, ward_id: int, code: str) -> list[Unit]:

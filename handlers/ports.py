@@ -53,6 +53,7 @@ class PeopleRepo(Protocol):
 class UnitRepo(Protocol):
     async def ward(self, code: str | None) -> Unit | None:
         """The ward with `code`, or the first ward when `code` is None."""
+    async def wards(self) -> list[Unit]: ...
     async def groups(self, ward_id: int) -> list[Unit]: ...
     async def departments(self, ward_id: int) -> list[Unit]:
         """The ward's departments (police, office, ...): routing and new-case alerts need them."""

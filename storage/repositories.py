@@ -155,6 +155,12 @@ class SqlUnitRepo:
         row = await self.session.scalar(query.order_by(UnitRow.sort_order, UnitRow.id).limit(1))
         return _unit(row) if row else None
 
+    async def wards(self) -> list[Unit]:
+        """Every commune/ward unit (a province-wide deployment holds many)."""
+        rows = await self.session.scalars(select(UnitRow).where(UnitRow.kind == "commune")
+                                          .order_by(UnitRow.sort_order, UnitRow.id))
+        return [_unit(row) for row in rows]
+
     async def groups(self, ward_id: int) -> list[Unit]:
         query = (
             select(UnitRow)

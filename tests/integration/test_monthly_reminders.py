@@ -18,6 +18,7 @@ from scheduler.monthly import monthly_job
 from scheduler.rules import load_calendar
 from scheduler.runner import build_scheduler
 from storage.demo import GROUP_COUNT, POLICE_CODE, WARD_CODE, load_demo_ward
+from storage.tables import UnitRow
 from tests.integration.test_conversation import TRANSLATOR, Harness
 from tests.integration.test_reminders import hanoi
 from tests.integration.test_staff_conversation import become, make_invite
@@ -205,3 +206,21 @@ def test_the_scheduler_runs_the_job_every_5_minutes(ward):
                                 config=ward.dispatcher.config)
     job = scheduler.get_job("monthly_reminders")
     assert job.func is monthly_job and job.trigger.interval.total_seconds() == 300
+
+
+async def test_without_a_ward_code_every_wards_groups_are_reminded(uow_factory):
+    """A province-wide deployment (HOAGIAI_WARD_CODE unset): the groups of every ward owe it."""
+    h = await setup_ward(uow_factory, CoreConfig(calendar=load_calendar()))
+    async with h.uow_factory() as uow:
+        other = UnitRow(code="xa-khac", name="Xã Khác", kind="commune", sort_order=9)
+        uow.session.add(other)
+        await uow.session.flush()
+        uow.session.add(UnitRow(code="xa-khac-thon-1", name="Thôn Một", kind="group", parent_id=other.id, sort_order=1))
+        await uow.commit()
+    await make_invite(h, "InviteOtherLeader", "leader", "xa-khac-thon-1")
+    await become(h, "401", "InviteOtherLeader")
+
+    await run(h, hanoi(15, 12, 8))
+    [reminder] = told(h, "401", REMINDER)
+    assert "Thôn Một" in reminder.text
+    assert len(told(h, LEADER1, REMINDER)) == 1 and not told(h, LEADER2, REMINDER)
