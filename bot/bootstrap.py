@@ -18,6 +18,7 @@ from handlers.services import CoreConfig
 from scheduler.outbox import OutboxSender
 from scheduler.rules import load_calendar, load_escalation, load_rules
 from storage.engine import create_engine
+from storage.identity_vault import IdentityVault, load_vault
 from storage.uow import make_uow_factory
 
 log = logging.getLogger("hoagiai.bootstrap")
@@ -85,10 +86,19 @@ def file_links(settings: Settings) -> FileLinks:
     return FileLinks(secret.get_secret_value().encode())
 
 
+def identity_vault(settings: Settings, *, create: bool = True) -> IdentityVault:
+    """The keys that seal reporters' identities: HOAGIAI_IDENTITY_KEYS, else the key file (made
+    with a new key when missing and `create`). Raises IdentityKeysError, naming the variable or
+    file and the position of a bad key."""
+    secret = settings.identity_keys
+    return load_vault(secret.get_secret_value() if secret else None, settings.identity_key_file, create=create)
+
+
 def build(settings: Settings, *, clock: Clock | None = None, translator: Translator | None = None) -> Container:
     """Everything but the running tasks; channels are added by the runtime as it starts them."""
+    vault = identity_vault(settings)
     engine = create_engine(settings.database_url)
-    uow_factory = make_uow_factory(engine)
+    uow_factory = make_uow_factory(engine, vault)
     clock = clock or SystemClock()
     translator = translator or CatalogTranslator()
     channels: dict[str, Channel] = {}

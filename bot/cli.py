@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.export_cli import add_export_parser, run_export
 from bot.invites_cli import add_invite_parser, run_invite
+from bot.keys_cli import add_keys_parser, run_keys
 from bot.remind_cli import add_remind_parser, run_remind
 from bot.report_cli import add_report_parser, run_report
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     add_remind_parser(commands)
     add_report_parser(commands)
     add_export_parser(commands)
+    add_keys_parser(commands)
     commands.add_parser(
         "rules", help="show the deadline rules in force (the defaults with HOAGIAI_RULES_FILE's changes)",
         description="Print every deadline rule the scheduler uses: the legal defaults of scheduler/rules.yaml "
@@ -91,9 +93,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await run_report(settings, args)
     if args.command == "export":
         return await run_export(settings, args)
+    if args.command == "keys":
+        return await run_keys(settings, args)
     if args.command == "rules":
         return _show_rules(settings)
 
+    from storage.identity_vault import IdentityKeysError
     from storage.migrate import DatabaseNotMigrated, current_revision, upgrade
 
     from bot.runtime import ConfigurationError, serve
@@ -120,7 +125,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     except DatabaseNotMigrated as error:
         print(f"hoagiai: {error}", file=sys.stderr)
         return 2
-    except ConfigurationError as error:
+    except (ConfigurationError, IdentityKeysError) as error:  # the latter: a bad identity key or key file
         print(f"hoagiai: {error}", file=sys.stderr)
         return 2
     return 0

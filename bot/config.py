@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     monthly_reminder_days: str = "15,18,19"
     prolonged_days: int = Field(default=30, ge=1, le=3650)  # the ward's report: open longer than this is prolonged
     form_reminder_hours: float = Field(default=3, gt=0)  # an abandoned form is reminded this long before expiry
+    # Confidential reporters' identities are sealed with these (storage/identity_vault.py): Fernet
+    # keys separated by commas, the first seals, all open. Unset: the key file, created with a new
+    # key on first start (the demo); back it up. Read when the bot starts, not here.
+    identity_keys: SecretStr | None = None
+    identity_key_file: Path = Path("./data/identity.keys")
 
     @field_validator("alert_chat_id", "ward_code", "webhook_url", "rules_file", "days_off_file", mode="before")
     @classmethod
@@ -126,7 +131,7 @@ class Settings(BaseSettings):
             value = value.strip().removeprefix("@")
         return None if value == "" else value
 
-    @field_validator("telegram_token", "webhook_secret", "web_file_secret", mode="before")
+    @field_validator("telegram_token", "webhook_secret", "web_file_secret", "identity_keys", mode="before")
     @classmethod
     def _blank_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -22,6 +22,10 @@ class ConcurrencyConflict(Exception):
     """A row changed under us (optimistic locking); the caller retries with fresh state."""
 
 
+class SealBroken(Exception):
+    """A sealed identity that no configured key opens (its key was dropped, or the bytes altered)."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Current time, timezone-aware UTC."""
@@ -113,6 +117,19 @@ class BlobRepo(Protocol):
         """Deletes blobs last stored before `before` that no undelivered outbox row names."""
 
 
+class IdentityRepo(Protocol):
+    """Identities of confidential reporters (name, phone, accounts, ...), sealed (encrypted) in a
+    table of their own, apart from the case, which keeps only the id (storage/identity_vault.py).
+    Opening one is for the head's reveal, which records who, when and why."""
+
+    async def add(self, data: dict[str, Any], now: datetime) -> int:
+        """Seals `data` (JSON-serialisable) with the current key; returns the id to keep on the case."""
+    async def get(self, identity_id: int) -> dict[str, Any] | None:
+        """The opened identity; None when it was deleted; raises SealBroken when no key opens it."""
+    async def delete(self, identity_id: int) -> None:
+        """For a withdrawal of consent or a deletion request; a missing id is no error."""
+
+
 # What a channel reads file bytes with: sha256 -> (bytes, MIME type), or None when not stored.
 BlobReader = Callable[[str], Awaitable[tuple[bytes, str] | None]]
 
@@ -128,6 +145,7 @@ class UnitOfWork(Protocol):
     cases: CaseRepo
     outbox: OutboxRepo
     blobs: BlobRepo
+    identities: IdentityRepo
 
     async def __aenter__(self) -> "UnitOfWork": ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -211,6 +211,19 @@ class BlobRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SealedIdentityRow(Base):
+    """A confidential reporter's identity, encrypted (storage/identity_vault.py) and apart from the
+    case: nothing here says which case it belongs to, the case points at it."""
+
+    __tablename__ = "sealed_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # a Fernet token of the JSON
+    key_hint: Mapped[str] = mapped_column(String(16), index=True)  # sha256(key)[:8], not secret
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]  # last re-sealed with a new key (`hoagiai keys rotate`)
+
+
 class CaseEventRow(Base):
     """Append-only: rows are inserted, never updated or deleted."""
 

@@ -29,6 +29,7 @@ from storage.repositories import (
 )
 from storage.checkins import SqlCheckinRepo
 from storage.duty import SqlDutyRepo
+from storage.identity_vault import IdentityVault, SqlIdentityRepo
 from storage.monthly import SqlMonthlyRepo
 from storage.reports import SqlReportsRepo
 from storage.reminders import SqlReminderRepo
@@ -68,10 +69,13 @@ class SqlUnitOfWork:
     checkins: SqlCheckinRepo
     monthly: SqlMonthlyRepo
     reports: SqlReportsRepo
+    identities: SqlIdentityRepo
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None,
+                 vault: IdentityVault | None = None) -> None:
         self._session_factory = session_factory
         self._write_lock = write_lock
+        self._vault = vault
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._write_lock is not None:
@@ -92,6 +96,7 @@ class SqlUnitOfWork:
         self.checkins = SqlCheckinRepo(session)
         self.monthly = SqlMonthlyRepo(session)
         self.reports = SqlReportsRepo(session)
+        self.identities = SqlIdentityRepo(session, self._vault)  # without a vault, raises VaultMissing when used
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -120,11 +125,12 @@ class SqlUnitOfWork:
         await self.session.rollback()
 
 
-def make_uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
-    """A factory of units of work on `engine` (the core's UnitOfWorkFactory)."""
+def make_uow_factory(engine: AsyncEngine, vault: IdentityVault | None = None) -> Callable[[], SqlUnitOfWork]:
+    """A factory of units of work on `engine` (the core's UnitOfWorkFactory); `vault` holds the
+    identity keys `uow.identities` seals and opens with (none: it refuses to be used)."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name == "sqlite":
         # SQLite has one writer at a time and every transaction here begins IMMEDIATE: queueing
         # them in the process is cheaper than SQLite's sleeping busy handler.
-        return partial(SqlUnitOfWork, sessions, asyncio.Lock())
-    return partial(SqlUnitOfWork, sessions)
+        return partial(SqlUnitOfWork, sessions, asyncio.Lock(), vault=vault)
+    return partial(SqlUnitOfWork, sessions, vault=vault)
