@@ -224,6 +224,68 @@ class SealedIdentityRow(Base):
     rotated_at: Mapped[datetime | None]  # last re-sealed with a new key (`hoagiai keys rotate`)
 
 
+TIPOFF_MODES = ("anonymous", "confidential")
+TIPOFF_SENDERS = ("reporter", "police")
+
+
+class TipoffRow(Base):
+    """A crime tip-off's own record beside its case: how the reporter chose to be known, the
+    hashes of the receipt code and PIN they were shown once, and (confidential only) the sealed
+    identity. The case itself never names the reporter (`cases.reporter_id` stays NULL)."""
+
+    __tablename__ = "tipoffs"
+    __table_args__ = (CheckConstraint(_check_in("mode", TIPOFF_MODES), name="mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    number: Mapped[int] = mapped_column(Integer, unique=True)  # officers see "Người báo tin #<number>"
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("sealed_identities.id", ondelete="SET NULL"))
+    receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    happening_now: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class TipoffMessageRow(Base):
+    """The anonymous dialogue: the reporter sees the unit, never the officer (`officer_id` is
+    for the audit only)."""
+
+    __tablename__ = "tipoff_messages"
+    __table_args__ = (CheckConstraint(_check_in("sender", TIPOFF_SENDERS), name="sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tipoff_id: Mapped[int] = mapped_column(ForeignKey("tipoffs.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(10))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(json_type(), default=list)
+    at: Mapped[datetime]
+
+
+PRIVACY_KINDS = ("export", "withdraw", "delete")
+PRIVACY_STATUSES = ("received", "done")
+
+
+class PrivacyRequestRow(Base):
+    """A person's request over their data (export, withdraw consent, delete), with its dates:
+    the law wants it acknowledged within 2 working days. Kept after the person is erased."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (CheckConstraint(_check_in("kind", PRIVACY_KINDS), name="kind"),
+                      CheckConstraint(_check_in("status", PRIVACY_STATUSES), name="status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(json_type(), default=dict)
+
+
 class CaseEventRow(Base):
     """Append-only: rows are inserted, never updated or deleted."""
 
