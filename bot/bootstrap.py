@@ -63,6 +63,7 @@ def core_config(settings: Settings) -> CoreConfig:
         monthly_due_day=settings.monthly_due_day,
         monthly_reminder_days=parse_days_of_month(settings.monthly_reminder_days),
         prolonged_days=settings.prolonged_days,
+        retention_years=settings.retention_years,
     )
 
 

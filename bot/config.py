@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     monthly_due_day: int = Field(default=20, ge=1, le=28)
     monthly_reminder_days: str = "15,18,19"
     prolonged_days: int = Field(default=30, ge=1, le=3650)  # the ward's report: open longer than this is prolonged
+    # Closed cases lose their reporter, contacts, address and location after this many years
+    # (scheduler/retention.py); the statistics still count them.
+    retention_years: int = Field(default=5, ge=1, le=100)
     form_reminder_hours: float = Field(default=3, gt=0)  # an abandoned form is reminded this long before expiry
     # Confidential reporters' identities are sealed with these (storage/identity_vault.py): Fernet
     # keys separated by commas, the first seals, all open. Unset: the key file, created with a new

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from typing import Literal, NamedTuple
 
 from handlers.domain.model import Case, FormSession, NewCase, OutboxMessage, Person, Unit
 from handlers.messages import FileRef, Outgoing
@@ -130,6 +131,96 @@ class IdentityRepo(Protocol):
         """For a withdrawal of consent or a deletion request; a missing id is no error."""
 
 
+TipoffMode = Literal["anonymous", "confidential"]
+TipoffSender = Literal["reporter", "police"]
+
+
+@dataclass(frozen=True)
+class Tipoff:
+    """A tip-off's record beside its case; never the reporter's identity, only whether one is sealed."""
+
+    id: int
+    case_id: int
+    mode: TipoffMode
+    number: int  # officers see "Người báo tin #<number>"
+    has_identity: bool
+    happening_now: bool
+    created_at: datetime
+
+
+class IssuedReceipt(NamedTuple):
+    """What `TipoffRepo.create` returns: the code and PIN are shown to the reporter once, never
+    stored or logged (the repr hides them)."""
+
+    tipoff_id: int
+    number: int
+    code: str
+    pin: str
+
+    def __repr__(self) -> str:
+        return f"IssuedReceipt(tipoff_id={self.tipoff_id}, number={self.number}, code=***, pin=***)"
+
+
+@dataclass(frozen=True)
+class TipoffLookup:
+    """A status check by code and PIN. Render "wrong" and "unknown" alike, so a guessed code
+    learns nothing; `tries_left` and `locked_until` only come with a known code."""
+
+    outcome: Literal["found", "wrong", "locked", "unknown"]
+    tipoff: Tipoff | None = None
+    tries_left: int | None = None
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TipoffMessage:
+    """One message of the anonymous dialogue; `officer_id` is for the audit, never shown."""
+
+    id: int
+    tipoff_id: int
+    sender: TipoffSender
+    text: str
+    files: list[dict[str, Any]]
+    at: datetime
+    officer_id: int | None = None
+
+
+class TipoffRepo(Protocol):
+    """Crime tip-offs beside their cases (storage/tipoffs.py): receipts stored as hashes only,
+    confidential identities sealed in `sealed_identities`, and the two-way anonymous dialogue."""
+
+    async def create(self, case_id: int, mode: TipoffMode, happening_now: bool,
+                     identity: dict[str, Any] | None, now: datetime) -> IssuedReceipt:
+        """Next free reporter number (safe under concurrency), a fresh code and PIN (only their
+        hashes stored), `identity` sealed for confidential mode only."""
+    async def lookup(self, code: str, pin: str, now: datetime) -> TipoffLookup:
+        """Checks code and PIN, counting wrong PINs and locking (handlers.domain.receipts);
+        the caller commits, so the count sticks."""
+    async def get(self, tipoff_id: int) -> Tipoff | None: ...
+    async def by_case(self, case_id: int) -> Tipoff | None: ...
+    async def add_message(self, tipoff_id: int, sender: TipoffSender, text: str, files: list[dict[str, Any]],
+                          officer_id: int | None, now: datetime) -> TipoffMessage: ...
+    async def messages(self, tipoff_id: int) -> list[TipoffMessage]:
+        """Oldest first."""
+    async def reporter_chat(self, tipoff_id: int) -> tuple[str, str] | None:
+        """(platform, chat id) of a confidential reporter, from the sealed identity; None for
+        anonymous ones (they check in with code and PIN) or when the identity was deleted."""
+
+
+class PrivacyRepo(Protocol):
+    """A person's rights over their data, and the retention of closed cases (storage/privacy.py)."""
+
+    async def profile(self, person_id: int) -> dict[str, Any]:
+        """The person's own record for an export: profile, accounts, roles, monthly updates."""
+    async def record(self, person_id: int | None, kind: str, *, requested_at: datetime,
+                     done_at: datetime | None, detail: dict[str, int]) -> int:
+        """A privacy request with its dates; `detail` holds counts only."""
+    async def erase(self, person_id: int, now: datetime) -> dict[str, int]:
+        """Removes or unlinks the person's personal data; returns counts of what was done."""
+    async def anonymise_closed(self, closed_before: datetime, limit: int) -> int:
+        """Strips reporter, contacts and place from up to `limit` cases closed before then."""
+
+
 # What a channel reads file bytes with: sha256 -> (bytes, MIME type), or None when not stored.
 BlobReader = Callable[[str], Awaitable[tuple[bytes, str] | None]]
 
@@ -146,6 +237,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepo
     blobs: BlobRepo
     identities: IdentityRepo
+    tipoffs: TipoffRepo
+    privacy: PrivacyRepo
 
     async def __aenter__(self) -> "UnitOfWork": ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import (
-    case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, step_deadlines, undelivered, urgent,
-    ward_reports,
+    case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, privacy, step_deadlines, undelivered,
+    urgent, ward_reports,
 )
 from handlers.forms.monthly import MONTHLY_FORM
 from handlers.domain import routing
@@ -74,6 +74,8 @@ class CoreConfig:
     monthly_reminder_days: tuple[int, ...] = (15, 18, 19)
     # The ward's report: a case open longer than this at the end of the period is prolonged.
     prolonged_days: int = 30
+    # Closed cases lose their reporter, contacts and place after this many years (scheduler/retention.py).
+    retention_years: int = 5
 
 
 @dataclass
@@ -147,6 +149,8 @@ async def before_consent(conv: Conversation) -> list[Outgoing]:
         if parts[1] == "n":
             return [conv.say(conv.t("consent.declined", lang))]
     command, argument = command_and_argument(conv.inbound)
+    if command == "privacy":
+        return await privacy.show(conv)
     return language_picker(conv, invite=argument if command == "start" and looks_like_code(argument) else "")
 
 
@@ -177,17 +181,19 @@ def _with_person(conv: Conversation, person: Person) -> Conversation:
 # --- after consent --------------------------------------------------------------------------
 
 MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language", "m:g": "report_group",
-                "m:c": "start", "m:x": "cancel"}
+                "m:c": "start", "m:x": "cancel", "m:p": "privacy"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
             "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty",
-            "/undelivered": "undelivered", "/monthly": "monthly", "/summary": "summary", "/stats": "stats"}
+            "/undelivered": "undelivered", "/monthly": "monthly", "/summary": "summary", "/stats": "stats",
+            "/privacy": "privacy"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
     return (
         (Choice(conv("menu.report"), "m:r"), Choice(conv("menu.status"), "m:s")),
         (Choice(conv("menu.help"), "m:h"), Choice(conv("menu.language"), "m:l")),
+        (Choice(conv("privacy.menu"), "m:p"),),
     )
 
 
@@ -251,6 +257,8 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await menu(conv, expired_note)  # consent was given already; an old notice was pressed
     if data is not None and data.startswith(casework.PREFIX):
         return await casework.handle_callback(conv, data)
+    if data is not None and data.startswith(privacy.PREFIX):
+        return await privacy.handle_callback(conv, data)
 
     command, argument = command_and_argument(conv.inbound)
     if command == "start" and argument and looks_like_code(argument):
@@ -275,6 +283,8 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await ward_reports.stats(conv, await casework.actor_of(conv))
     if command == "cancel":
         return await cancel_form(conv, session)
+    if command == "privacy":
+        return await privacy.show(conv)
     if command == "help":
         return [conv.say(await help_text(conv))] + (await _resume(conv, session) if session else await menu(conv))
     if command == "language":
@@ -305,7 +315,7 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
 async def help_text(conv: Conversation) -> str:
     """The resident's help, and the staff commands for those who hold a staff role."""
     actor = await casework.actor_of(conv)
-    parts = [conv("help")]
+    parts = [conv("help"), conv("privacy.help")]
     if actor.is_staff:
         parts.append(conv("help.staff"))
     if actor.is_police:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -10,8 +12,10 @@ from handlers.ports import Clock, Translator, UnitOfWorkFactory
 from handlers.services import CoreConfig
 from scheduler.jobs import prune_blobs, prune_inbound_updates, purge_expired_forms, sweep_reminders
 from scheduler.monthly import MONTHLY_JOB_MINUTES, monthly_job
+from scheduler.retention import anonymise_old_cases
 
 REMINDER_SWEEP_SECONDS = 30
+RETENTION_FIRST_RUN = timedelta(minutes=10)
 
 
 def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str, *,
@@ -31,6 +35,11 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
     scheduler.add_job(
         prune_blobs, "interval", hours=6, args=(uow_factory, clock),
         id="prune_blobs", coalesce=True, max_instances=1, replace_existing=True,
+    )
+    scheduler.add_job(  # daily, and soon after a start: a bot restarted every day still runs it
+        anonymise_old_cases, "interval", hours=24, args=(uow_factory, clock, (config or CoreConfig()).retention_years),
+        next_run_time=datetime.now(dt_timezone.utc) + RETENTION_FIRST_RUN,  # APScheduler runs on wall time
+        id="anonymise_old_cases", coalesce=True, max_instances=1, replace_existing=True,
     )
     if translator is not None and config is not None:
         scheduler.add_job(

@@ -31,9 +31,11 @@ from storage.checkins import SqlCheckinRepo
 from storage.duty import SqlDutyRepo
 from storage.identity_vault import IdentityVault, SqlIdentityRepo
 from storage.monthly import SqlMonthlyRepo
+from storage.privacy import SqlPrivacyRepo
 from storage.reports import SqlReportsRepo
 from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
+from storage.tipoffs import SqlTipoffRepo
 
 # PostgreSQL: serialization_failure, deadlock_detected.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -70,6 +72,8 @@ class SqlUnitOfWork:
     monthly: SqlMonthlyRepo
     reports: SqlReportsRepo
     identities: SqlIdentityRepo
+    tipoffs: SqlTipoffRepo
+    privacy: SqlPrivacyRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None,
                  vault: IdentityVault | None = None) -> None:
@@ -97,6 +101,8 @@ class SqlUnitOfWork:
         self.monthly = SqlMonthlyRepo(session)
         self.reports = SqlReportsRepo(session)
         self.identities = SqlIdentityRepo(session, self._vault)  # without a vault, raises VaultMissing when used
+        self.tipoffs = SqlTipoffRepo(session, self.identities)
+        self.privacy = SqlPrivacyRepo(session)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
