@@ -29,11 +29,10 @@ from handlers.domain.exports import (
     IN_PROGRESS, SUCCESSFUL, UNSUCCESSFUL, CaseLine, Logbook, LogbookEntry, PartyName, mask_phones, mediators_of,
     shown_parties,
 )
-from handlers.report_output import Labels, Table
+from handlers.report_output import Labels, Table, plain
 
 BOM = "\ufeff"
 MARK = "x"
-LEADING_SYMBOLS = re.compile(r"^\W+")
 FORMULA_START = re.compile(r"^(?:[=+@\t\r]|-[^\s-])")
 LOGBOOK_COLUMNS = ("number", "received", "mediators", "parties", "content", "agreement", "successful",
                    "unsuccessful", "signature", "notes")
@@ -44,11 +43,6 @@ CASE_COLUMNS = ("code", "received", "ward", "group", "field", "nature", "complex
 
 
 # --- shared ----------------------------------------------------------------------------------
-
-def plain(label: str) -> str:
-    """A catalog label without the emoji that buttons start with ("✅ Hòa giải thành")."""
-    return LEADING_SYMBOLS.sub("", label)
-
 
 def _date(value: date | None) -> str:
     """DATE_FORMAT (dd/mm/yyyy), without strftime: a million rows have three dates each."""

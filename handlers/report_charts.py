@@ -12,7 +12,6 @@ the emoji some catalog labels start with are dropped, as it has no glyph for the
 from __future__ import annotations
 
 import io
-import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.domain.model import DISPUTE_FIELDS
 from handlers.domain.rollup import SUCCESSFUL, TARGET_HIGH, TARGET_LOW, UNSUCCESSFUL, WITHDRAWN, Rollup
 from handlers.domain.stats import StatsSeries
-from handlers.report_output import DATE_FORMAT, Labels
+from handlers.report_output import DATE_FORMAT, Labels, plain
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -37,7 +36,6 @@ OUTCOME_COLOURS = {SUCCESSFUL: "#2ca02c", UNSUCCESSFUL: "#d62728", WITHDRAWN: "#
 FIELD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf", "#aec7e8", "#ffbb78")
 HEADING_WIDTH = 50  # characters at HEADING points across the chart, next to the y axis' labels
-LEADING_SYMBOLS = re.compile(r"^\W+")
 
 
 # --- shared ----------------------------------------------------------------------------------
@@ -73,13 +71,8 @@ def _short_number(t: Labels, value: int) -> str:
     return format_compact_decimal(value, locale=t.lang, fraction_digits=1)
 
 
-def _plain(label: str) -> str:
-    """The label without the emoji it may start with ("✅ Hòa giải thành")."""
-    return LEADING_SYMBOLS.sub("", label)
-
-
 def _outcome(t: Labels, code: str) -> str:
-    return t("charts.stats.still_open") if code == "open" else _plain(t(f"actions.outcome_value.{code}"))
+    return t("charts.stats.still_open") if code == "open" else plain(t(f"actions.outcome_value.{code}"))
 
 
 def _field_colour(code: str) -> str:
@@ -145,7 +138,7 @@ def _received_panel(ax: Axes, rollup: Rollup, t: Labels, fields: list[str]) -> N
         ax.set_axis_off()
         _note(ax, t("charts.rollup.no_cases"))
         return
-    _hbars(ax, t, [_plain(t.field(code)) for code in fields], [rollup.by_field.get(code, 0) for code in fields],
+    _hbars(ax, t, [plain(t.field(code)) for code in fields], [rollup.by_field.get(code, 0) for code in fields],
            [_field_colour(code) for code in fields])
 
 
@@ -193,7 +186,7 @@ def stats_chart(series: StatsSeries, t: Labels) -> bytes:
     ticks = _month_ticks(series)
     fields = [code for code in series.fields if any(m.received.get(code) for m in series.months)]
     _stacked(received, received_legend, t, ticks,
-             [(_plain(t.field(code)), _field_colour(code), [m.received.get(code, 0) for m in series.months])
+             [(plain(t.field(code)), _field_colour(code), [m.received.get(code, 0) for m in series.months])
               for code in fields])
     _heading(received, t("charts.stats.received"))
     codes = [*series.outcomes, "open"]

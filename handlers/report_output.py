@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -17,6 +18,15 @@ from handlers.domain.rollup import TARGET_HIGH, TARGET_LOW, Rollup
 Translate = Callable[..., str]
 Table = list[list[Any]]
 DATE_FORMAT = "%d/%m/%Y"
+
+
+LEADING_SYMBOLS = re.compile(r"^\W+")
+
+
+def plain(label: str) -> str:
+    """A catalog label without the emoji that buttons start with ("✅ Hòa giải thành"): charts
+    have no glyph for them and spreadsheets do not want them."""
+    return LEADING_SYMBOLS.sub("", label)
 
 
 class Labels:
