@@ -70,7 +70,8 @@ async def serve(settings: Settings, *, use_telegram: bool = True, on_ready: Call
 
     scheduler = build_scheduler(container.uow_factory, container.clock, settings.timezone,
                                 translator=container.translator, config=container.dispatcher.config,
-                                on_commit=container.sender.kick, sweep_seconds=settings.sweep_seconds)
+                                on_commit=container.sender.kick, sweep_seconds=settings.sweep_seconds,
+                                upload_dir=settings.upload_dir)
     scheduler.start()
     sender_task = asyncio.create_task(container.sender.run(stop), name="outbox")
     tasks = [asyncio.create_task(start(), name="intake") for start in background]

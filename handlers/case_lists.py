@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from handlers.domain import access
 from handlers.domain import workflow as wf
-from handlers.domain.model import DISPUTE_FIELDS, Case, CaseFilter, Unit
+from handlers.domain.model import CASE_KIND_TIPOFF, DISPUTE_FIELDS, Case, CaseFilter, Unit
 from handlers.domain.roles import Actor
 from handlers.messages import Choice, Outgoing, Reply
 
@@ -123,7 +123,7 @@ async def case_list(conv: Conversation, actor: Actor, key: str, page: int) -> li
 
 def list_label(conv: Conversation, case: Case) -> str:
     overdue = case.step_due_at is not None and not case.is_closed and case.step_due_at < conv.now
-    mark = ("🚨 " if case.urgent else "") + ("⏰ " if overdue else "")
+    mark = ("🚨 " if case.urgent else "") + ("⏰ " if overdue else "") + ("🕵 " if case.kind == CASE_KIND_TIPOFF else "")
     state = conv("staff.closed") if case.is_closed else conv("staff.step_short", step=case.step)
     return f"{mark}{case.code} · {conv(f'field.{case.field}')} · {state}"
 

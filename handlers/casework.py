@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from handlers import case_actions, case_history, case_lists, duty, undelivered, ward_reports
+from handlers import case_actions, case_history, case_lists, duty, tipoff_police, undelivered, ward_reports
 from handlers.domain import access
 from handlers.domain import workflow as wf
 from handlers.domain.model import Case
@@ -79,6 +79,8 @@ async def handle_callback(conv: Conversation, data: str) -> list[Outgoing]:
             return await case_actions.quick(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
         if parts[1] == "f" and len(parts) == 5:
             return await case_actions.start(conv, actor, parts[2], _number(parts[3]), _number(parts[4]))
+        if parts[1] == "t" and len(parts) == 4:
+            return await tipoff_police.handle_callback(conv, actor, parts[2], _number(parts[3]))
         if data == undelivered.CALLBACK:
             return await undelivered.show(conv, actor)
         if data == ward_reports.STATS:
@@ -175,10 +177,12 @@ async def card(conv: Conversation, actor: Actor, case: Case, note: str | None = 
         "",
         case.summary,
     ]
+    tipoff_lines, tipoff_rows = await tipoff_police.card_section(conv, actor, case)
+    lines += tipoff_lines
     events = await conv.uow.casework.events(case.id, limit=TIMELINE)
     names = await conv.uow.staff.names(sorted({e.actor_id for e in events if e.actor_id}))
     lines += ["", conv("staff.card.timeline")] + [_event_line(conv, e, names) for e in events]
-    return say(conv, "\n".join(lines), _action_rows(conv, actor, case))
+    return say(conv, "\n".join(lines), tipoff_rows + _action_rows(conv, actor, case))
 
 
 def _due_line(conv: Conversation, case: Case) -> list[str]:
@@ -235,7 +239,8 @@ _EVENT_KINDS = {f"event.{k}" for k in (
     "created", "viewed", "history_viewed", "acknowledged", "taken", "assigned", "classified", "note",
     "party_added", "verified", "intervention_chosen", "session_recorded", "outcome_recorded",
     "commitment_added", "closed", "reopened", "overdue", "escalated", "realerted", "checkin_asked", "checkin",
-    "flagged", "followup_consent",
+    "flagged", "followup_consent", "tipoff_replied", "tipoff_thread_viewed", "identity_revealed",
+    "tipoff_reporter_wrote",
 )}
 
 

@@ -18,6 +18,7 @@ from handlers import quiet
 from handlers.i18n import DEFAULT_LANGUAGE
 from handlers.messages import Choice, Outgoing, Reply
 from handlers.ports import Translator, UnitOfWork
+from handlers.tipoffs import THREAD_FORM
 
 if TYPE_CHECKING:
     from handlers.services import CoreConfig
@@ -31,6 +32,9 @@ async def remind(uow: UnitOfWork, t: Translator, config: CoreConfig, now: dateti
     """Remind the people whose forms expire soon; returns how many were reminded."""
     forms = await uow.forms.due_for_reminder(now, config.form_reminder_before, limit)  # type: ignore[attr-defined]
     for form in forms:
+        if form.form == THREAD_FORM:  # adding to a tip-off's dialogue: short-lived, nothing to lose
+            await uow.forms.mark_reminded(form.id, now, form.expires_at)  # type: ignore[attr-defined]
+            continue
         send_at = quiet.not_before(config, now)
         keep_until = max(form.expires_at, (send_at or now) + config.form_reminder_before)
         contacts = [c for c in await uow.staff.contacts([form.person_id])  # type: ignore[attr-defined]

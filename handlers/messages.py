@@ -33,7 +33,10 @@ class UserRef:
 
 @dataclass(frozen=True)
 class FileRef:
-    """A file the user sent; adapters download it and compute `sha256` before dispatch."""
+    """A file the user sent; adapters download it and compute `sha256` before dispatch.
+
+    `data` holds the downloaded bytes for this update only (never stored in a form or a row):
+    a tip-off's evidence is cleaned of metadata from it (handlers/evidence.py)."""
 
     kind: FileKind
     file_id: str
@@ -41,6 +44,7 @@ class FileRef:
     size: int
     mime_type: str | None = None
     file_name: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

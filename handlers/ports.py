@@ -129,6 +129,19 @@ class IdentityRepo(Protocol):
         """The opened identity; None when it was deleted; raises SealBroken when no key opens it."""
     async def delete(self, identity_id: int) -> None:
         """For a withdrawal of consent or a deletion request; a missing id is no error."""
+    def seal_token(self, data: dict[str, Any]) -> str:
+        """`data` sealed as text the caller keeps (a form session's reference to a tip-off)."""
+    def open_token(self, token: str, max_age_seconds: int) -> dict[str, Any] | None:
+        """What `seal_token` sealed; None when too old, altered or sealed with a dropped key."""
+
+
+class ReceiptCheckRepo(Protocol):
+    """Failed tip-off receipt checks per account (storage/receipt_checks.py), for an hourly limit
+    on top of each receipt's own lockout; rows never name the code tried."""
+
+    async def failed_since(self, person_id: int, since: datetime) -> int: ...
+    async def record_failure(self, person_id: int, now: datetime) -> None: ...
+    async def prune(self, before: datetime) -> int: ...
 
 
 TipoffMode = Literal["anonymous", "confidential"]
@@ -205,6 +218,9 @@ class TipoffRepo(Protocol):
     async def reporter_chat(self, tipoff_id: int) -> tuple[str, str] | None:
         """(platform, chat id) of a confidential reporter, from the sealed identity; None for
         anonymous ones (they check in with code and PIN) or when the identity was deleted."""
+    async def open_identity(self, tipoff_id: int) -> dict[str, Any] | None:
+        """The opened sealed identity, for the head's recorded reveal only (and to pick the reply's
+        language); None when anonymous or deleted; raises SealBroken. Never log or store it."""
 
 
 class PrivacyRepo(Protocol):
@@ -238,6 +254,7 @@ class UnitOfWork(Protocol):
     blobs: BlobRepo
     identities: IdentityRepo
     tipoffs: TipoffRepo
+    receipt_checks: ReceiptCheckRepo
     privacy: PrivacyRepo
 
     async def __aenter__(self) -> "UnitOfWork": ...

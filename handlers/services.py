@@ -14,9 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import (
-    case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, privacy, step_deadlines, undelivered,
-    urgent, ward_reports,
+    case_actions, casework, checkins, duty, intake, monthly, notify, onboarding, privacy, step_deadlines, tipoff_police,
+    tipoffs, undelivered, urgent, ward_reports,
 )
+from handlers.forms import tipoff as tipoff_form
 from handlers.forms.monthly import MONTHLY_FORM
 from handlers.domain import routing
 from handlers.domain.calendar import QuietHours, WorkCalendar
@@ -40,6 +41,8 @@ CONSENT_VERSION = "2026-11"
 FORMS: dict[str, FormSpec] = {DISPUTE_FORM.name: DISPUTE_FORM, **case_actions.FORMS}
 FORMS.update({form.name: form for form in DISPUTE_FORMS})  # a leader's reports for their group
 FORMS[MONTHLY_FORM.name] = MONTHLY_FORM
+FORMS.update(tipoff_form.FORMS)  # a resident's crime tip-off, anonymous or confidential
+FORMS.update(tipoff_police.FORMS)  # an officer's reply to a tip-off's reporter, the head's reveal
 
 
 @dataclass(frozen=True)
@@ -181,17 +184,20 @@ def _with_person(conv: Conversation, person: Person) -> Conversation:
 # --- after consent --------------------------------------------------------------------------
 
 MENU_ACTIONS = {"m:r": "report", "m:s": "status", "m:h": "help", "m:l": "language", "m:g": "report_group",
-                "m:c": "start", "m:x": "cancel", "m:p": "privacy"}
+                "m:c": "start", "m:x": "cancel", "m:p": "privacy", tipoffs.ENTRY: "tipoff",
+                tipoffs.CHECK: "tipoff_check"}
 COMMANDS = {"/start": "start", "/report": "report", "/status": "status", "/help": "help",
             "/cancel": "cancel", "/language": "language", "/menu": "start",
             "/cases": "cases", "/case": "case", "/history": "history", "/duty": "duty",
             "/undelivered": "undelivered", "/monthly": "monthly", "/summary": "summary", "/stats": "stats",
-            "/privacy": "privacy"}
+            "/privacy": "privacy", "/tipoff": "tipoff", "/tinbao": "tipoff", "/check": "tipoff_check",
+            "/tracuu": "tipoff_check"}
 
 
 def menu_buttons(conv: Conversation) -> tuple[tuple[Choice, ...], ...]:
     return (
         (Choice(conv("menu.report"), "m:r"), Choice(conv("menu.status"), "m:s")),
+        (Choice(conv("tipoff.menu.new"), tipoffs.ENTRY), Choice(conv("tipoff.menu.check"), tipoffs.CHECK)),
         (Choice(conv("menu.help"), "m:h"), Choice(conv("menu.language"), "m:l")),
         (Choice(conv("privacy.menu"), "m:p"),),
     )
@@ -243,6 +249,10 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         session, expired_note = None, conv("form.expired")
 
     data = conv.inbound.callback
+    if (data is not None or command_of(conv.inbound) is not None) and not (data or "").startswith(tipoffs.PREFIX):
+        session = await tipoffs.end_thread(conv, session)  # any other action ends adding to a tip-off
+    if data is not None and data.startswith(tipoffs.PREFIX):
+        return await _tipoff_callback(conv, data, session)
     if data is not None and data.startswith("lang:"):
         return await change_language(conv, data.removeprefix("lang:").split(":")[0], session)
     if data is not None and (data == monthly.START or data.startswith(monthly.START + ":")):
@@ -285,6 +295,12 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
         return await cancel_form(conv, session)
     if command == "privacy":
         return await privacy.show(conv)
+    if command == "tipoff":
+        if session is not None:
+            return await _resume(conv, session, conv("form.already_open"))
+        return tipoffs.choose_mode(conv)
+    if command == "tipoff_check":
+        return await tipoffs.check(conv, argument, session) if argument else tipoffs.check_prompt(conv)
     if command == "help":
         return [conv.say(await help_text(conv))] + (await _resume(conv, session) if session else await menu(conv))
     if command == "language":
@@ -304,6 +320,11 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
     if command == "unknown":
         return [conv.say(conv("command.unknown"))] + (await _resume(conv, session) if session else await menu(conv))
 
+    if command is None and data is None and tipoffs.looks_like_receipt(conv.inbound.text) and (
+            session is None or session.form == tipoffs.THREAD_FORM):
+        return await tipoffs.check(conv, conv.inbound.text or "", session)
+    if session is not None and session.form == tipoffs.THREAD_FORM:
+        return await tipoffs.thread_input(conv, session)
     if session is not None:
         return await continue_form(conv, session)
     if data is not None:
@@ -312,10 +333,26 @@ async def after_consent(conv: Conversation) -> list[Outgoing]:
     return await menu(conv, expired_note or conv("menu.not_understood"))
 
 
+async def _tipoff_callback(conv: Conversation, data: str, session: FormSession | None) -> list[Outgoing]:
+    """The tip-off's mode buttons, "add information" under a pushed reply, and "done"."""
+    if data.startswith(tipoffs.WRITE):
+        return await tipoffs.write_from_push(conv, data, session)
+    if data == tipoffs.DONE:
+        session = await tipoffs.end_thread(conv, session)
+        return await _resume(conv, session) if session else [tipoffs.say(conv, conv("tipoff.thread.ended"), menu_buttons(conv))]
+    initial = tipoffs.initial_answers(data)
+    if initial is None:
+        return await menu(conv, conv("form.button_unknown"))
+    session = await tipoffs.end_thread(conv, session)
+    if session is not None:
+        return await _resume(conv, session, conv("form.already_open"))
+    return await start_form(conv, tipoff_form.FORM_OF_MODE[initial[tipoff_form.MODE_KEY]].name, initial)
+
+
 async def help_text(conv: Conversation) -> str:
     """The resident's help, and the staff commands for those who hold a staff role."""
     actor = await casework.actor_of(conv)
-    parts = [conv("help"), conv("privacy.help")]
+    parts = [conv("help"), conv("tipoff.help"), conv("privacy.help")]
     if actor.is_staff:
         parts.append(conv("help.staff"))
     if actor.is_police:
@@ -357,9 +394,16 @@ async def _groups(conv: Conversation) -> tuple[Unit, ...]:
 async def _resume(conv: Conversation, session: FormSession | None, note: str | None = None) -> list[Outgoing]:
     """Show the open form's current step again."""
     assert session is not None
+    if session.form == tipoffs.THREAD_FORM:
+        return tipoffs.thread_prompt(conv, note)
     spec = FORMS[session.form]
     result = engine.resume(spec, session.answers, session.step, _form_context(conv, await _groups(conv)), note)
-    return [conv.reply(r) for r in result.replies]
+    return _form_replies(conv, session.form, result.replies)
+
+
+def _form_replies(conv: Conversation, form: str, replies: list[Reply]) -> list[Outgoing]:
+    """A tip-off's form steps are ephemeral (handlers.tipoffs.say): the outbox forgets them once sent."""
+    return [conv.reply(r, ephemeral=form in tipoff_form.FORMS) for r in replies]
 
 
 async def start_form(conv: Conversation, form_name: str, initial: dict[str, Any] | None = None) -> list[Outgoing]:
@@ -376,7 +420,7 @@ async def start_form(conv: Conversation, form_name: str, initial: dict[str, Any]
         platform=conv.inbound.platform, chat_id=conv.inbound.chat_id,
     )
     await conv.uow.forms.save(session)
-    return [conv.reply(r) for r in result.replies]
+    return _form_replies(conv, form_name, result.replies)
 
 
 async def start_report_for_group(conv: Conversation) -> list[Outgoing]:
@@ -395,6 +439,11 @@ async def start_report_for_group(conv: Conversation) -> list[Outgoing]:
 async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoing]:
     spec = FORMS[session.form]
     groups = await _groups(conv)
+    if session.form in tipoff_form.FORMS and conv.inbound.files:  # evidence: metadata removed first
+        cleaned = await tipoffs.clean_files(conv, keep_location=session.answers.get("latitude") is not None)
+        if isinstance(cleaned, str):
+            return await _resume(conv, session, conv(cleaned))
+        conv = replace(conv, inbound=cleaned)
     result = engine.advance(spec, session.answers, session.step, _form_context(conv, groups), conv.inbound)
     if result.cancelled:
         return await cancel_form(conv, session)
@@ -404,6 +453,10 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
             return await case_actions.finish(conv, session.form, result.answers)
         if session.form == MONTHLY_FORM.name:
             return await monthly.finish(conv, result.answers)
+        if session.form in tipoff_police.FORMS:
+            return await tipoff_police.finish(conv, session.form, result.answers)
+        if session.form in tipoff_form.FORMS:
+            return await tipoffs.submit(conv, result.answers)
         return await submit_dispute(conv, result.answers)
     session.answers = {k: v for k, v in result.answers.items() if v is not None}
     session.step = result.step
@@ -411,7 +464,7 @@ async def continue_form(conv: Conversation, session: FormSession) -> list[Outgoi
     session.expires_at = conv.now + conv.config.form_ttl
     session.platform, session.chat_id = conv.inbound.platform, conv.inbound.chat_id
     await conv.uow.forms.save(session)
-    return [conv.reply(r) for r in result.replies]
+    return _form_replies(conv, session.form, result.replies)
 
 
 async def submit_dispute(conv: Conversation, answers: dict[str, Any]) -> list[Outgoing]:

@@ -28,12 +28,15 @@ async def purge_expired_forms(uow_factory: UnitOfWorkFactory, clock: Clock) -> i
 
 
 UPDATE_RETENTION = timedelta(days=7)
+RECEIPT_CHECK_RETENTION = timedelta(days=1)  # longer than the hourly limit looks back
 
 
 async def prune_inbound_updates(uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
-    """Drop handled update ids once no platform can deliver them again."""
+    """Drop handled update ids once no platform can deliver them again, and failed receipt
+    checks once the hourly limit no longer counts them."""
     async with uow_factory() as uow:
         removed = await uow.updates.prune(clock.now() - UPDATE_RETENTION)
+        await uow.receipt_checks.prune(clock.now() - RECEIPT_CHECK_RETENTION)
         await uow.commit()
     return removed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from datetime import timezone as dt_timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -13,6 +14,7 @@ from handlers.services import CoreConfig
 from scheduler.jobs import prune_blobs, prune_inbound_updates, purge_expired_forms, sweep_reminders
 from scheduler.monthly import MONTHLY_JOB_MINUTES, monthly_job
 from scheduler.retention import anonymise_old_cases
+from scheduler.uploads import prune_uploads
 
 REMINDER_SWEEP_SECONDS = 30
 RETENTION_FIRST_RUN = timedelta(minutes=10)
@@ -21,8 +23,10 @@ RETENTION_FIRST_RUN = timedelta(minutes=10)
 def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str, *,
                     translator: Translator | None = None, config: CoreConfig | None = None,
                     on_commit: Callable[[], None] | None = None,
-                    sweep_seconds: float = REMINDER_SWEEP_SECONDS) -> AsyncIOScheduler:
-    """The periodic jobs; the reminder sweep needs the translator and the core's config."""
+                    sweep_seconds: float = REMINDER_SWEEP_SECONDS,
+                    upload_dir: Path | None = None) -> AsyncIOScheduler:
+    """The periodic jobs; the reminder sweep needs the translator and the core's config, the
+    uploads' prune the web chat's upload folder."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
         purge_expired_forms, "interval", minutes=10, args=(uow_factory, clock),
@@ -41,6 +45,11 @@ def build_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
         next_run_time=datetime.now(dt_timezone.utc) + RETENTION_FIRST_RUN,  # APScheduler runs on wall time
         id="anonymise_old_cases", coalesce=True, max_instances=1, replace_existing=True,
     )
+    if upload_dir is not None:
+        scheduler.add_job(
+            prune_uploads, "interval", hours=6, args=(uow_factory, upload_dir),
+            id="prune_uploads", coalesce=True, max_instances=1, replace_existing=True,
+        )
     if translator is not None and config is not None:
         scheduler.add_job(
             sweep_reminders, "interval", seconds=sweep_seconds,

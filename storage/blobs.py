@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.tables import BlobRow, OutboxRow
+from storage.tables import AttachmentRow, BlobRow, OutboxRow
 
 UNDELIVERED = ("pending", "sending")
 
@@ -55,7 +55,8 @@ class SqlBlobRepo:
         return (bytes(row.data), row.mime_type) if row is not None else None
 
     async def prune(self, before: datetime) -> int:
-        """Deletes blobs stored before `before` that no pending or sending outbox row names.
+        """Deletes blobs stored before `before` that no pending or sending outbox row names and
+        no case keeps as an attachment (a tip-off's evidence, cleaned of metadata, lives here).
 
         Payloads are JSON, so "names" is a text match on the hash (64 hex digits: no false
         match in practice). Undelivered rows are few; the job runs every few hours.
@@ -64,6 +65,8 @@ class SqlBlobRepo:
             OutboxRow.status.in_(UNDELIVERED),
             cast(OutboxRow.payload, Text).contains(BlobRow.sha256),
         )
+        attached = exists().where(AttachmentRow.sha256 == BlobRow.sha256)
         result = await self.session.execute(
-            delete(BlobRow).where(BlobRow.created_at < before, ~named).execution_options(synchronize_session=False))
+            delete(BlobRow).where(BlobRow.created_at < before, ~named, ~attached)
+            .execution_options(synchronize_session=False))
         return result.rowcount or 0

@@ -13,7 +13,7 @@ from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain.model import (
-    Case, CaseEvent, CaseFilter, CaseScope, Commitment, MediationSession, Party,
+    CASE_KIND_TIPOFF, Case, CaseEvent, CaseFilter, CaseScope, Commitment, MediationSession, Party,
 )
 from handlers.domain.workflow import CRIME, Facts
 from handlers.ports import ConcurrencyConflict
@@ -154,7 +154,7 @@ def _scope_condition(scope: CaseScope) -> Any:
     if not parts:
         return false()
     not_crime = or_(CASES.c.nature.is_(None), CASES.c.nature != CRIME)
-    return and_(or_(*parts), not_crime)
+    return and_(or_(*parts), not_crime, CASES.c.kind != CASE_KIND_TIPOFF)
 
 
 def _filter_conditions(wanted: CaseFilter) -> list[Any]:

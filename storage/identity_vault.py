@@ -223,6 +223,19 @@ class SqlIdentityRepo:
     async def delete(self, identity_id: int) -> None:
         await self.session.execute(delete(SealedIdentityRow).where(SealedIdentityRow.id == identity_id))
 
+    def seal_token(self, data: dict[str, Any]) -> str:
+        """`data` sealed as text, kept by the caller (nothing stored here)."""
+        return self.vault.seal(data).decode("ascii")
+
+    def open_token(self, token: str, max_age_seconds: int) -> dict[str, Any] | None:
+        """What `seal_token` sealed, or None when it is older than `max_age_seconds`, altered,
+        or sealed with a key no longer configured."""
+        try:
+            plain = self.vault.fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
+        except (InvalidToken, UnicodeEncodeError):
+            return None
+        return json.loads(plain.decode("utf-8"))
+
 
 # --- key maintenance (`hoagiai keys`) ------------------------------------------------------------
 

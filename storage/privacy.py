@@ -4,7 +4,8 @@ closed cases, over an AsyncSession (Personal Data Protection Law 91/2025/QH15, D
 Erasure keeps the `people` row as an empty tombstone (no name, phone, ward-file key or consent;
 `deleted_at` set): the append-only case events and the cases' assignees keep pointing at an id,
 and nothing left links that id to a human. Cases are kept as the law requires, without their
-reporter. Counts only are returned, never personal data.
+reporter; the sealed identities of a person's confidential tip-offs are deleted (storage/tipoffs.py).
+Counts only are returned, never personal data.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.identity_vault import SqlIdentityRepo
 from storage.tables import (
     CasePartyRow,
     CaseRow,
@@ -27,16 +29,22 @@ from storage.tables import (
     OutboxRow,
     PersonRow,
     PrivacyRequestRow,
+    TipoffRow,
     UnitRow,
 )
+from storage.tipoffs import SqlTipoffRepo
 
 NO_SYNC = {"synchronize_session": False}
 UNSENT = ("pending", "sending", "failed")
 
 
 class SqlPrivacyRepo:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, tipoffs: SqlTipoffRepo | None = None) -> None:
+        """`tipoffs` is the unit of work's (it holds the identity keys). Without it, erasing
+        someone while a confidential tip-off's identity is sealed raises VaultMissing rather
+        than leave that identity behind; retention needs no key."""
         self.session = session
+        self.tipoffs = tipoffs if tipoffs is not None else SqlTipoffRepo(session, SqlIdentityRepo(session, None))
 
     # --- export ------------------------------------------------------------------------------
 
@@ -99,6 +107,9 @@ class SqlPrivacyRepo:
             dropped, scrubbed = await self._forget_chat(platform, chat_id)
             done["outbox_dropped"] += dropped
             done["outbox_scrubbed"] += scrubbed
+        forgotten = await self.tipoffs.forget_reporter(person_id)
+        done["tipoff_identities"] = forgotten.deleted
+        done["tipoff_identities_skipped"] = forgotten.skipped
         done["cases_unlinked"] = await self._execute(
             update(CaseRow).where(CaseRow.reporter_id == person_id)
             .values(reporter_id=None, contact_phone=None, version=CaseRow.version + 1))
@@ -134,13 +145,15 @@ class SqlPrivacyRepo:
     # --- retention ---------------------------------------------------------------------------
 
     async def anonymise_closed(self, closed_before: datetime, limit: int) -> int:
-        """Strip who and where from up to `limit` cases closed before `closed_before`; what the
-        statistics count (code, field, nature, dates, outcome, events) stays. Cases already
-        stripped are not selected again, so running twice changes nothing more."""
+        """Strip who and where from up to `limit` cases closed before `closed_before`, and delete
+        their tip-offs' sealed identities; what the statistics count (code, field, nature, dates,
+        outcome, events) stays. Cases already stripped are not selected again, so running twice
+        changes nothing more."""
         party_contact = exists().where(CasePartyRow.case_id == CaseRow.id, CasePartyRow.contact.is_not(None))
+        sealed_reporter = exists().where(TipoffRow.case_id == CaseRow.id, TipoffRow.identity_id.is_not(None))
         identifying = or_(CaseRow.reporter_id.is_not(None), CaseRow.contact_phone.is_not(None),
                           CaseRow.address.is_not(None), CaseRow.latitude.is_not(None),
-                          CaseRow.longitude.is_not(None), party_contact)
+                          CaseRow.longitude.is_not(None), party_contact, sealed_reporter)
         query = (select(CaseRow.id).where(CaseRow.closed_at.is_not(None), CaseRow.closed_at < closed_before, identifying)
                  .order_by(CaseRow.id).limit(limit))
         if self.session.get_bind().dialect.name == "postgresql":
@@ -153,6 +166,7 @@ class SqlPrivacyRepo:
             .values(reporter_id=None, contact_phone=None, address=None, latitude=None, longitude=None,
                     version=CaseRow.version + 1))
         await self._execute(update(CasePartyRow).where(CasePartyRow.case_id.in_(ids)).values(contact=None))
+        await self.tipoffs.forget_cases(ids)
         return len(ids)
 
     async def _execute(self, statement: Any) -> int:

@@ -275,7 +275,7 @@ class SqlCaseRepo:
             address=new.address, latitude=new.latitude, longitude=new.longitude, summary=new.summary,
             reporter_id=new.reporter_id, contact_phone=new.contact_phone, channel=new.channel,
             lead_unit_id=new.lead_unit_id, created_at=new.created_at, updated_at=new.created_at,
-            step_started_at=new.step_started_at, step_due_at=new.step_due_at, step_rule=new.step_rule,
+            nature=new.nature, confidential=new.confidential, step_started_at=new.step_started_at, step_due_at=new.step_due_at, step_rule=new.step_rule,
         )
         self.session.add(row)
         await self.session.flush()
@@ -308,6 +308,13 @@ class SqlCaseRepo:
             case_id=case_id, platform=platform, kind=file.kind, file_id=file.file_id, sha256=file.sha256,
             size=file.size, mime_type=file.mime_type, file_name=file.file_name, created_at=at,
         ))
+
+    async def attached_file_ids(self, file_ids: list[str]) -> set[str]:
+        """Which of these file ids some case keeps as an attachment."""
+        if not file_ids:
+            return set()
+        return set(await self.session.scalars(
+            select(AttachmentRow.file_id).where(AttachmentRow.file_id.in_(file_ids)).distinct()))
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,18 @@ class TipoffMessageRow(Base):
     at: Mapped[datetime]
 
 
+class ReceiptCheckRow(Base):
+    """A failed tip-off receipt check (unknown code or wrong PIN) by an account: a few an hour
+    are allowed (storage/receipt_checks.py). Never the code tried, so no row names a tip-off."""
+
+    __tablename__ = "receipt_checks"
+    __table_args__ = (Index("ix_receipt_checks_person_id_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+
+
 PRIVACY_KINDS = ("export", "withdraw", "delete")
 PRIVACY_STATUSES = ("received", "done")
 

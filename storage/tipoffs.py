@@ -8,22 +8,33 @@ identities (storage/identity_vault.py); an anonymous one leaves none. Nothing he
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.domain import receipts
-from handlers.ports import IssuedReceipt, Tipoff, TipoffLookup, TipoffMessage
+from handlers.ports import IssuedReceipt, SealBroken, Tipoff, TipoffLookup, TipoffMessage
 from storage.identity_vault import SqlIdentityRepo
 from storage.repositories import is_unique_violation
-from storage.tables import TIPOFF_MODES, TIPOFF_SENDERS, TipoffMessageRow, TipoffRow
+from storage.tables import TIPOFF_MODES, TIPOFF_SENDERS, SealedIdentityRow, TipoffMessageRow, TipoffRow
 
 # Another transaction took the number (or, never in practice, the receipt hash): try again.
 CREATE_ATTEMPTS = 8
 _RETRYABLE = ("number", "receipt_hash")
+# Sealed identities opened at a time when looking for a reporter's: memory stays flat.
+FORGET_BATCH = 200
+
+
+class Forgotten(NamedTuple):
+    """What `forget_reporter` did: identities deleted, and identities no configured key opens
+    (kept: nobody can tell whose they are)."""
+
+    deleted: int
+    skipped: int
 
 
 def _tipoff(row: TipoffRow) -> Tipoff:
@@ -147,3 +158,57 @@ class SqlTipoffRepo:
         if not platform or not chat_id:
             return None
         return str(platform), str(chat_id)
+
+    async def forget_reporter(self, person_id: int) -> Forgotten:
+        """Deletes the sealed identities of the confidential tip-offs `person_id` made; the tip-offs
+        and cases stay, with no identity. Nothing in plaintext links a reporter to a tip-off, so
+        each sealed identity is opened, in batches, and its "person_id" compared. One that no key
+        opens is skipped and counted, so a dropped key never blocks an erasure."""
+        deleted = skipped = 0
+        after = 0
+        while True:
+            rows = (await self.session.execute(
+                select(TipoffRow.id, TipoffRow.identity_id, SealedIdentityRow.sealed)
+                .join(SealedIdentityRow, SealedIdentityRow.id == TipoffRow.identity_id)
+                .where(TipoffRow.mode == "confidential", TipoffRow.id > after)
+                .order_by(TipoffRow.id).limit(FORGET_BATCH))).all()
+            if not rows:
+                return Forgotten(deleted, skipped)
+            vault = self.identities.vault  # only now: with no sealed identity, no vault is needed
+            theirs: list[int] = []
+            for _, identity_id, sealed in rows:
+                try:
+                    identity = vault.open_(sealed)
+                except SealBroken:
+                    skipped += 1
+                    continue
+                if identity.get("person_id") == person_id:
+                    theirs.append(identity_id)
+            deleted += await self._drop_identities(theirs)
+            after = rows[-1].id
+
+    async def forget_cases(self, case_ids: Sequence[int]) -> int:
+        """Deletes the sealed identities of these cases' tip-offs (retention); needs no key."""
+        identity_ids = list(await self.session.scalars(
+            select(TipoffRow.identity_id)
+            .where(TipoffRow.case_id.in_(case_ids), TipoffRow.identity_id.is_not(None))))
+        return await self._drop_identities(identity_ids)
+
+    async def _drop_identities(self, identity_ids: list[int]) -> int:
+        """Unlinks the tip-offs first (not relying on ON DELETE SET NULL), then deletes the rows."""
+        if not identity_ids:
+            return 0
+        await self.session.execute(
+            update(TipoffRow).where(TipoffRow.identity_id.in_(identity_ids)).values(identity_id=None))
+        result = await self.session.execute(
+            delete(SealedIdentityRow).where(SealedIdentityRow.id.in_(identity_ids)))
+        return int(result.rowcount or 0)
+
+    async def open_identity(self, tipoff_id: int) -> dict[str, Any] | None:
+        """The reporter's sealed identity, opened for the head's recorded reveal (and the reply's
+        language); None for an anonymous tip-off or a deleted identity. Raises SealBroken when no
+        key opens it. Never log or store what it returns."""
+        row = await self.session.get(TipoffRow, tipoff_id)
+        if row is None or row.identity_id is None:
+            return None
+        return await self.identities.get(row.identity_id)

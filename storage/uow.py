@@ -35,6 +35,7 @@ from storage.privacy import SqlPrivacyRepo
 from storage.reports import SqlReportsRepo
 from storage.reminders import SqlReminderRepo
 from storage.staff import SqlStaffRepo
+from storage.receipt_checks import SqlReceiptCheckRepo
 from storage.tipoffs import SqlTipoffRepo
 
 # PostgreSQL: serialization_failure, deadlock_detected.
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
     reports: SqlReportsRepo
     identities: SqlIdentityRepo
     tipoffs: SqlTipoffRepo
+    receipt_checks: SqlReceiptCheckRepo
     privacy: SqlPrivacyRepo
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None,
@@ -102,7 +104,8 @@ class SqlUnitOfWork:
         self.reports = SqlReportsRepo(session)
         self.identities = SqlIdentityRepo(session, self._vault)  # without a vault, raises VaultMissing when used
         self.tipoffs = SqlTipoffRepo(session, self.identities)
-        self.privacy = SqlPrivacyRepo(session)
+        self.receipt_checks = SqlReceiptCheckRepo(session)
+        self.privacy = SqlPrivacyRepo(session, self.tipoffs)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.engine import create_engine
 from storage.migrate import upgrade
+from storage.identity_vault import IdentityVault, new_key
 from storage.uow import SqlUnitOfWork, make_uow_factory
 
 POSTGRES_ENV = "HOAGIAI_TEST_POSTGRES_URL"
@@ -52,5 +53,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def uow_factory(engine: AsyncEngine) -> Callable[[], SqlUnitOfWork]:
-    return make_uow_factory(engine)
+def identity_vault() -> IdentityVault:
+    """A fresh key per test: confidential tip-offs seal their reporter's identity with it."""
+    return IdentityVault.of([new_key()], "test key")
+
+
+@pytest.fixture
+def uow_factory(engine: AsyncEngine, identity_vault: IdentityVault) -> Callable[[], SqlUnitOfWork]:
+    return make_uow_factory(engine, identity_vault)

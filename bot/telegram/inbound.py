@@ -105,7 +105,7 @@ async def _file_fields(bot: Bot, kind: FileKind, media, max_bytes: int, mime: st
     if isinstance(data, str):
         return {"unsupported": data}
     ref = FileRef(kind=kind, file_id=media.file_id, sha256=hashlib.sha256(data).hexdigest(),
-                  size=len(data), mime_type=mime, file_name=name)
+                  size=len(data), mime_type=mime, file_name=name, data=data)
     return {"files": (ref,)}
 
 

@@ -215,7 +215,7 @@ def store_upload(upload_dir: Path, data: bytes) -> str:
 
 def file_ref(upload: Upload, digest: str) -> FileRef:
     return FileRef(kind=upload.kind, file_id=f"web:{digest}", sha256=digest, size=len(upload.data),  # type: ignore[arg-type]
-                   mime_type=upload.mime, file_name=upload.name)
+                   mime_type=upload.mime, file_name=upload.name, data=upload.data)
 
 
 def update_id(chat_id: str, message_id: str) -> str:

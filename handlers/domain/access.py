@@ -1,6 +1,6 @@
 """Who may see and do what with a case. Services check this on every read and every write.
 
-- Signs-of-crime cases: police roles (officer, head) only.
+- Signs-of-crime cases and crime tip-offs: police roles (officer, head) only.
 - Police: every case, every action.
 - A leader: the cases of their residential group; a mediator: the cases assigned to their team;
   a department member: the cases their department leads or is assigned.
@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from handlers.domain import workflow as wf
-from handlers.domain.model import Case, CaseScope
+from handlers.domain.model import CASE_KIND_TIPOFF, Case, CaseScope
 from handlers.domain.roles import LEADER, MEDIATOR, MEMBER, Actor
 
 VIEW, HISTORY = "view", "history"
@@ -38,7 +38,7 @@ def can(actor: Actor, action: str, case: Case) -> bool:
     """Whether the actor's roles allow `action` on `case` (not whether the step allows it)."""
     if actor.is_police:
         return True
-    if case.nature == wf.CRIME:
+    if case.nature == wf.CRIME or case.kind == CASE_KIND_TIPOFF:
         return False
     allowed = _scoped_actions(actor, case)
     if action in _MEDIATION_ONLY and case.intervention != wf.MEDIATION:

@@ -19,6 +19,7 @@ DISPUTE_FIELDS: tuple[str, ...] = (
 )
 
 CASE_KIND_DISPUTE = "dispute"
+CASE_KIND_TIPOFF = "tipoff"  # a crime tip-off: police roles only, the reporter never named
 STATUS_NEW = "new"
 
 
@@ -88,6 +89,8 @@ class NewCase:
     step_due_at: datetime | None = None
     step_rule: str | None = None
     lead_unit_id: int | None = None  # the department that leads it (handlers.domain.routing)
+    nature: str | None = None  # known at once for a tip-off (crime)
+    confidential: bool = False  # a tip-off: the reporter's identity is protected
 
 
 @dataclass

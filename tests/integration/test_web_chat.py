@@ -215,6 +215,7 @@ async def test_file_is_stored_by_its_hash(chat):
     (file,) = chat.core.inbounds[-1].files
     assert (file.kind, file.file_id, file.sha256, file.size) == ("photo", f"web:{digest}", digest, len(data))
     assert (file.mime_type, file.file_name) == ("image/png", "ảnh 1.png")
+    assert file.data == data  # the bytes reach the core, e.g. to clean evidence of metadata
     assert (chat.upload_dir / digest).read_bytes() == data
     assert [p.name for p in chat.upload_dir.iterdir()] == [digest]
 

@@ -45,6 +45,8 @@ def test_placeholders_match(key):
 
 
 def keys_used_in_code() -> set[str]:
+    from handlers import tipoff_police  # the police side of tip-offs: its two forms' step keys
+
     keys = set()
     for folder in ("handlers", "bot", "scheduler"):
         for path in (ROOT / folder).rglob("*.py"):
@@ -66,7 +68,7 @@ def keys_used_in_code() -> set[str]:
     keys.update(f"actions.outcome_value.{code}" for code in (*workflow.OUTCOMES, workflow.TRANSFERRED))
     keys.update(f"history.column.{column}" for column in case_history.SHOWN)
     keys.update(("actions.answer.yes", "actions.answer.no"))
-    for spec in CASE_FORMS:
+    for spec in (*CASE_FORMS, *tipoff_police.FORMS.values()):
         keys.update(key for step in spec.steps for key in (step.title_key, getattr(step, "prompt_key", None)) if key)
     keys.update(_EVENT_KINDS)
     keys.update(reminders.MESSAGE_KEYS)
